@@ -1,0 +1,44 @@
+"""Build the Jupyter Book (it executes every notebook once, fast config) and check the pages a reader sees:
+no nbdev `#|` lines, hidden cells gone, slow/gpu cells not run, videos embedded, every page in the toc built."""
+import re, subprocess, sys, shutil
+from pathlib import Path
+import pytest, yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def toc_files():
+    toc = yaml.safe_load((ROOT/'_toc.yml').read_text())
+    return [toc['root']] + [c['file'] for part in toc.get('parts', []) for c in part['chapters']]
+
+@pytest.fixture(scope='module')
+def html(tmp_path_factory):
+    out = tmp_path_factory.mktemp('book')
+    jb = Path(sys.executable).parent/'jupyter-book'
+    r = subprocess.run([str(jb) if jb.exists() else 'jupyter-book', 'build', str(ROOT), '--path-output', str(out), '-W', '-n', '--keep-going'],
+                       capture_output=True, text=True, timeout=3600)
+    log = r.stdout + r.stderr
+    assert r.returncode == 0, f'jupyter-book build failed:\n{log[-6000:]}'
+    return out/'_build'/'html'
+
+def test_every_toc_page_is_built(html):
+    for f in toc_files(): assert (html/f'{f}.html').exists(), f
+
+def test_no_nbdev_directives_leak(html):
+    for f in toc_files():
+        text = (html/f'{f}.html').read_text()
+        assert not re.search(r'#\s*\|', text), f'{f}: a #| line shows on the page'
+        assert 'Traceback' not in text, f'{f}: a cell failed'
+
+def test_hidden_cells_are_removed(html):
+    text = (html/'nbs/00_core.html').read_text()
+    assert 'from fastcore.test import' not in text          # a hide cell of every notebook
+    assert 'default_exp' not in text
+
+def test_videos_are_embedded(html):
+    for page in ['nbs/01_media', 'nbs/02_data'] + [f for f in toc_files() if re.match(r'nbs/[1-5]\d_', f)]:
+        text = (html/f'{page}.html').read_text()
+        assert '<video' in text and 'data:video/mp4;base64' in text, f'{page} has no playable video'
+
+def test_colab_launch_buttons(html):
+    text = (html/'nbs/01_media.html').read_text()
+    assert 'colab.research.google.com/github/vidlab/vidlab/blob/main/nbs/01_media.ipynb' in text
