@@ -43,4 +43,5 @@ def read_nbdev(text: str):
 def setup(app):
     # the book shows the quick (fast) runs unless asked for the full ones
     if not os.environ.get('VIDLAB_FULL'): os.environ.setdefault('VIDLAB_FAST', '1')
+    os.environ.setdefault('OMP_NUM_THREADS', '1')   # one kernel at a time, small ops: more threads only contend
     return dict(parallel_read_safe=True)
