@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest, yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.xdist_group("book")   # one worker builds the book once (pytest -n 2 --dist loadgroup)
 
 def toc_files():
     toc = yaml.safe_load((ROOT/'_toc.yml').read_text())
