@@ -280,7 +280,9 @@ def generate(model: NCA, image, num_steps: int = 100, max_size: int = 128, updat
 # %% ../nbs/10_nca.ipynb #2afb3bdf
 def load_nca(path) -> NCA:
     "The NCA saved at `path` (clear errors for a missing, corrupt or non-NCA file)."
-    ck = load_checkpoint(path)
+    try: ck = load_checkpoint(path)
+    except (VidlabError, FileNotFoundError): raise
+    except Exception as e: raise VidlabError(f"{path} is not an NCA checkpoint (its model could not be rebuilt: {e})") from None
     if not isinstance(ck.model, NCA): raise VidlabError(f"{path} holds a {type(ck.model).__name__}, not an NCA checkpoint")
     return ck.model
 
@@ -338,8 +340,9 @@ def train_cmd(args):
     help='Generate a video from one image with a trained NCA.')
 def generate_cmd(args):
     model = load_nca(args.model_path)
+    img = load_input_image(args.input_image, args.max_size, model.cfg.cell_size)
     t0 = time.perf_counter()
-    video = generate(model, args.input_image, args.num_steps, args.max_size, args.update_rate, damage_at=args.damage_at)
+    video = generate(model, img, args.num_steps, args.max_size, args.update_rate, damage_at=args.damage_at)
     dt = time.perf_counter() - t0
     path = write_video(args.output_video, video, fps=args.fps)
     print(f'wrote {path}: {len(video)} frames of {video.shape[2]}x{video.shape[1]} '
