@@ -20,9 +20,9 @@ from .cli import command, arg, register_demo
 
 # %% auto #0
 __all__ = ['NCAConfig', 'perception_kernels', 'perceive', 'NCA', 'nca_steps', 'rollout', 'damage', 'SamplePool',
-           'normalize_grads', 'rollout_loss', 'rd_clip', 'check_frames', 'evaluate_rollouts', 'train_nca', 'FusedNCA',
-           'synthesis_fps', 'load_input_image', 'generate', 'load_nca', 'load_training_frames', 'panel_generate',
-           'train_cmd', 'generate_cmd', 'demo']
+           'normalize_grads', 'rollout_loss', 'rd_clip', 'check_frames', 'evaluate_rollouts', 'train_nca',
+           'fold_perception', 'FusedNCA', 'synthesis_fps', 'load_input_image', 'generate', 'load_nca',
+           'load_training_frames', 'panel_generate', 'train_cmd', 'generate_cmd', 'demo']
 
 # %% ../nbs/10_nca.ipynb #61b83703
 @dataclass
@@ -33,7 +33,7 @@ class NCAConfig(Config):
     cell_size: int = knob(2, 1, 4, help='each cell owns a cell_size x cell_size patch of pixels')
     steps_per_frame: int = knob(4, 1, 16, help='NCA steps between two video frames')
     update_rate: float = knob(0.5, 0.05, 1.0, help='probability that a cell updates at a step')
-    padding: str = knob('circular', choices=['circular', 'replicate', 'zeros'], help='what lies beyond the border')
+    padding: str = knob('circular', choices=['circular', 'zeros'], help='what lies beyond the border: a torus or zeros')
     # data
     max_size: int = knob(128, 16, 512, help='longer side of the training frames (pixels)')
     max_frames: int = knob(48, 2, 1000, help='frames of the clip to train on')
@@ -63,11 +63,17 @@ def perception_kernels() -> torch.Tensor:
 
 _PAD = dict(circular='circular', replicate='replicate', zeros='constant')
 
-def perceive(s: torch.Tensor, kernels: torch.Tensor, padding: str = 'circular') -> torch.Tensor:
-    "(B,C,h,w) -> (B,4C,h,w): each channel filtered by each kernel (depthwise convolution)."
-    C = s.shape[1]
-    w = kernels.to(s).repeat(C, 1, 1)[:, None]                  # (4C,1,3,3): channel c -> 4c..4c+3
-    return F.conv2d(F.pad(s, (1, 1, 1, 1), mode=_PAD[padding]), w, groups=C)
+def _depthwise(x, kernels, padding):
+    C = x.shape[1]
+    w = kernels.to(x).repeat(C, 1, 1)[:, None]                  # (4C,1,3,3): channel c -> 4c..4c+3
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode=_PAD[padding]), w, groups=C)
+
+def perceive(s: torch.Tensor, kernels: torch.Tensor, padding: str = 'circular', visible: int = 0, cell_size: int = 1) -> torch.Tensor:
+    "(B,C,h,w) -> (B,4C,h,w): every channel filtered by every kernel; the first `visible` (RGB patch) channels at pixel resolution."
+    if cell_size == 1 or visible == 0: return _depthwise(s, kernels, padding)
+    pixels = F.pixel_shuffle(s[:, :visible], cell_size)                     # (B,3,H,W)
+    zv = F.pixel_unshuffle(_depthwise(pixels, kernels, padding), cell_size)  # (B,4*visible,h,w)
+    return torch.cat([zv, _depthwise(s[:, visible:], kernels, padding)], 1)
 
 # %% ../nbs/10_nca.ipynb #7e089006
 class NCA(nn.Module):
@@ -96,7 +102,7 @@ class NCA(nn.Module):
 
     def forward(self, s: torch.Tensor, update_rate: float | None = None) -> torch.Tensor:
         "One NCA step: perceive, compute the update, apply it to a random subset of cells, clip to the box."
-        ds = self.update(perceive(s, self.kernels, self.cfg.padding))
+        ds = self.update(perceive(s, self.kernels, self.cfg.padding, self.visible, self.cfg.cell_size))
         rate = self.cfg.update_rate if update_rate is None else update_rate
         if rate < 1: ds = ds * (torch.rand_like(s[:, :1]) < rate)
         return torch.clamp(s + ds, self.lo, self.hi)
@@ -226,14 +232,23 @@ def train_nca(cfg: NCAConfig, frames: torch.Tensor | None = None, valid: torch.T
     return model, h
 
 # %% ../nbs/10_nca.ipynb #0c8181c2
+@torch.no_grad()
+def fold_perception(model: NCA) -> torch.Tensor:
+    "The (hidden,C,3,3) kernel of `update[0]` applied after `perceive`: one dense convolution on the cell grid."
+    C, dev = model.cfg.channels, model.kernels.device
+    i = torch.arange(C * 9, device=dev)
+    probe = torch.zeros(C * 9, C, 5, 5, device=dev)
+    probe[i, i // 9, 1 + i % 9 // 3, 1 + i % 3] = 1                            # impulse: channel c at offset (di, dj)
+    z = perceive(probe, model.kernels, model.cfg.padding, model.visible, model.cfg.cell_size)[:, :, 2, 2]  # (9C,4C)
+    w1 = model.update[0].weight[:, :, 0, 0]                                    # (hidden,4C)
+    return (w1 @ z.T).view(-1, C, 3, 3).contiguous()
+
 class FusedNCA(nn.Module):
     "The same automaton for inference: perception and the first layer folded into one dense 3x3 convolution."
     def __init__(self, model: NCA):
         super().__init__()
         self.cfg, self.visible = model.cfg, model.visible
-        C, hd = model.cfg.channels, model.cfg.hidden
-        w1 = model.update[0].weight.detach()[:, :, 0, 0].view(hd, C, 4)      # input 4c+f = filter f on channel c
-        self.register_buffer('w1', torch.einsum('hcf,fij->hcij', w1, model.kernels.to(w1)).contiguous())  # (hidden,C,3,3)
+        self.register_buffer('w1', fold_perception(model))                     # (hidden,C,3,3)
         self.register_buffer('b1', model.update[0].bias.detach().clone())
         self.register_buffer('w2', model.update[2].weight.detach().clone())   # (C,hidden,1,1)
         self.register_buffer('lo', model.lo.clone()); self.register_buffer('hi', model.hi.clone())
