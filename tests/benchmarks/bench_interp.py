@@ -5,7 +5,8 @@ keyframe interval 2 and 4, on held-out synthetic clips and the held-out tails of
     python tests/benchmarks/bench_interp.py --checkpoint runs/x/model.pt
     python tests/benchmarks/bench_interp.py --train                  # train the fast config first (about a minute)
 
-Speeds are wall-clock on a shared machine: read them as the ratio to the blend, measured in the same run.
+Speeds: wall-clock (noisy on a shared machine; compare with the blend measured in the same run) and per CPU-second
+(frames per second of CPU time the process got: with 1 thread, the speed of an idle core).
 """
 import argparse, time
 import numpy as np
@@ -63,7 +64,7 @@ def main():
     for th in sorted({1, torch.get_num_threads()}):
         torch.set_num_threads(th)
         s = cpu_fps(model.interp, a.size, n=10)
-        speed.append(dict(threads=th, model_fps=s['model_fps'], blend_fps=s['blend_fps'],
+        speed.append(dict(threads=th, model_fps=s['model_fps'], model_fps_cpu_time=s['model_fps_cpu_time'], blend_fps=s['blend_fps'],
                           blend_over_model=s['blend_fps'] / s['model_fps'], interp_params=n_params(model.interp),
                           ae_params=n_params(model.ae)))
     print(table(speed, floatfmt='.1f'))
