@@ -70,8 +70,8 @@ def test_bad_inputs_give_clear_errors(cli, tmp_path, case):
     elif case == 'missing checkpoint':
         r, want = cli('nca', 'generate', '--model_path', tmp_path/'nope.pt', check=False), 'No checkpoint'
     else:
-        save_checkpoint(tmp_path/'lin.pt', nn.Linear(2, 2))
-        r, want = cli('nca', 'generate', '--model_path', tmp_path/'lin.pt', check=False), 'not an NCA checkpoint'
+        save_checkpoint(tmp_path/'id.pt', nn.Identity())                       # a valid checkpoint of another model
+        r, want = cli('nca', 'generate', '--model_path', tmp_path/'id.pt', check=False), 'not an NCA checkpoint'
     assert r.returncode == 2 and want in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
 def test_one_frame_is_not_a_video():

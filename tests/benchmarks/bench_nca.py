@@ -6,7 +6,9 @@
 Speed: frames per second of `rollout` (steps_per_frame NCA steps + decode per frame) at 128x128 pixels, for the
 plain step and the fused step, with 1 and 2 torch threads. Wall-clock numbers on a shared machine are inflated by
 the load, so each row also gives its speed relative to the plain classic NCA (one pixel per cell) measured in the
-same run, and the CPU time per frame. Quality: the quick run trained on one reaction-diffusion run (seed 0) and
+same run, and the CPU time per frame: on one thread, 1000 / (CPU ms per frame) is the frame rate the step reaches when
+it has a core to itself. (With 2 threads on an overloaded machine the threads wait for each other and the wall-clock
+numbers collapse; run it on an idle machine to see the 2-thread speed-up.) Quality: the quick run trained on one reaction-diffusion run (seed 0) and
 scored on another (seed 1): mean per-frame PSNR over 8-frame rollouts from 4 starting frames, and over one rollout
 of twice the trained horizon from the first frame.
 """
@@ -44,7 +46,8 @@ def speed_table(frames=32):
                 rows.append({'model': name, 'grid': f'{128 // cfg.cell_size}x{128 // cfg.cell_size}',
                              'steps/frame': cfg.steps_per_frame, 'step': 'fused' if fused else 'plain',
                              'threads': threads, 'fps': fps, 'x classic plain 1-thread': fps / base,
-                             'CPU ms/frame': cpu_ms, 'real-time (>=30 fps)': 'yes' if fps >= 30 else 'no'})
+                             'CPU ms/frame': cpu_ms, 'fps per CPU (1000/CPU ms)': 1e3 / cpu_ms if threads == 1 else '',
+                             'real-time (>=30 fps)': 'yes' if fps >= 30 else 'no'})
     torch.set_num_threads(1)
     return rows
 
