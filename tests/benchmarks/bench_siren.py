@@ -104,8 +104,8 @@ def main():
             dict(run='matmul 8192x256 @ 256x256, bf16', **{'GFLOP/s': mm16})]
     print(f'\nThroughput while training (one coordinate, forward + backward: {fpc / 1e6:.2f} MFLOP)\n')
     print(table(thr, floatfmt='.3g'))
-    print(f'\nfirst mark at or above 30 dB: reference {first(ref, 30)}, vidlab-60 {first(runs[1], 30)}, '
-          f'vidlab-300 {first(runs[2], 30)}; at or above 35 dB: vidlab-300 {first(runs[2], 35)}')
+    for db in (30, 35):
+        print(f'first mark (s) at or above {db} dB: ' + ', '.join(f'{r.name}: {first(r, db)}' for r in runs))
 
 
 if __name__ == '__main__':
