@@ -44,6 +44,8 @@ class NCAConfig(Config):
     batch_size: int = knob(8, 1, 64, help='rollouts per optimisation step')
     pool_size: int = knob(256, 8, 4096, help='states kept in the sample pool')
     max_rollout: int = knob(8, 1, 32, help='longest rollout (in frames) per optimisation step')
+    pool_fresh: float = knob(0.5, 0.0, 1.0, help='share of each batch restarted from a true frame (1.0: no pool)')
+    grad_norm: bool = knob(True, help='per-parameter gradient normalisation')
     seed: int = 0
 
     FAST: ClassVar[dict] = dict(channels=24, hidden=96, max_size=48, max_frames=32, num_epochs=300, max_rollout=4)
@@ -215,7 +217,7 @@ def train_nca(cfg: NCAConfig, frames: torch.Tensor | None = None, valid: torch.T
 
     def batches(step):
         n = int(torch.randint(1, max_n + 1, (1,), generator=g))          # random rollout length
-        return pool.sample(cfg.batch_size, n) + (n,)
+        return pool.sample(cfg.batch_size, n, cfg.pool_fresh) + (n,)
 
     def loss_fn(model, batch):
         idx, s, t, reset, n = batch
@@ -225,7 +227,8 @@ def train_nca(cfg: NCAConfig, frames: torch.Tensor | None = None, valid: torch.T
 
     eval_clip = (frames if valid is None else check_frames(valid, cfg).to(dev))
     eval_fn = lambda model: evaluate_rollouts(model, eval_clip, horizon=min(8, len(eval_clip) - 1))
-    h = fit(model, loss_fn, batches, cfg.num_epochs, lr=cfg.learning_rate, sched='cosine', grad_fn=normalize_grads,
+    h = fit(model, loss_fn, batches, cfg.num_epochs, lr=cfg.learning_rate, sched='cosine',
+            grad_fn=normalize_grads if cfg.grad_norm else None,
             eval_fn=eval_fn, eval_every=max(1, cfg.num_epochs // 4), amp=False, plot=plot, config=cfg, desc='nca',
             ckpt_path=ckpt_path, ckpt_every=max(1, cfg.num_epochs // 10) if ckpt_path else None,
             time_limit=time_limit, progress=progress)

@@ -10,7 +10,7 @@ same run, and the CPU time per frame: on one thread, 1000 / (CPU ms per frame) i
 it has a core to itself. (With 2 threads on an overloaded machine the threads wait for each other and the wall-clock
 numbers collapse; run it on an idle machine to see the 2-thread speed-up.) Quality: the quick run trained on one reaction-diffusion run (seed 0) and
 scored on another (seed 1): mean per-frame PSNR over 8-frame rollouts from 4 starting frames, and over one rollout
-of twice the trained horizon from the first frame.
+of twice the trained horizon from the first frame; with the recipe's tricks taken out one at a time (ablations).
 """
 import argparse, os, time
 import torch
@@ -51,31 +51,39 @@ def speed_table(frames=32):
     torch.set_num_threads(1)
     return rows
 
-def quality_table(preset='fast'):
+ABLATIONS = {'NCA (all tricks)': {}, 'NCA without the pool (pool_fresh=1)': dict(pool_fresh=1.0),
+             'NCA without gradient normalisation': dict(grad_norm=False),
+             'NCA with one-frame rollouts only (max_rollout=1)': dict(max_rollout=1)}
+
+def quality_table(preset='fast', ablations=True):
     torch.set_num_threads(1)
     cfg = getattr(NCAConfig, preset)()
     train, test = rd_clip(cfg.max_size, cfg.max_frames, seed=0), rd_clip(cfg.max_size, 2 * cfg.max_frames, seed=1)
-    t0 = time.perf_counter()
-    model, h = train_nca(cfg, train, plot=False, progress=False)
-    secs = time.perf_counter() - t0
-    res = evaluate_rollouts(model, test[:len(train)], horizon=8)
     T2 = 2 * (len(train) - 1)
-    video = rollout(model, test[0], T2)[1:]
     truth, rep = test[1:T2 + 1], copy_last(test[:1], T2)
-    rows = [dict(model='NCA', **{'PSNR 8 frames': res['psnr_nca'], f'PSNR {T2} frames (2x horizon)': psnr_per_frame(video, truth).mean().item(),
-                                 f'SSIM {T2} frames': ssim_per_frame(video, truth).mean().item()}),
-            dict(model='repeat first frame', **{'PSNR 8 frames': res['psnr_repeat'], f'PSNR {T2} frames (2x horizon)': psnr_per_frame(rep, truth).mean().item(),
-                                                f'SSIM {T2} frames': ssim_per_frame(rep, truth).mean().item()})]
-    return rows, f'{preset} preset: {cfg.max_size}x{cfg.max_size} frames, {len(train)} training frames, {cfg.num_epochs} steps in {secs:.0f} s ({h.status})'
+    row = lambda name, p8, video: {'model': name, 'PSNR 8 frames': p8,
+                                   f'PSNR {T2} frames (2x horizon)': psnr_per_frame(video, truth).mean().item(),
+                                   f'SSIM {T2} frames': ssim_per_frame(video, truth).mean().item()}
+    rows, notes = [], []
+    for name, kw in (ABLATIONS if ablations else dict(list(ABLATIONS.items())[:1])).items():
+        t0 = time.perf_counter()
+        model, h = train_nca(cfg.replace(**kw), train, plot=False, progress=False)
+        notes.append(f'{name}: {time.perf_counter() - t0:.0f} s ({h.status})')
+        res = evaluate_rollouts(model, test[:len(train)], horizon=8)
+        rows.append(row(name, res['psnr_nca'], rollout(model, test[0], T2)[1:]))
+    rows.append(row('repeat first frame', res['psnr_repeat'], rep))
+    return rows, (f'{preset} preset: {cfg.max_size}x{cfg.max_size} frames, {len(train)} training frames, {cfg.num_epochs} '
+                  f'steps, trained on seed 0; training times: ' + '; '.join(notes))
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser()
     p.add_argument('--preset', default='fast', choices=['fast', 'full'])
     p.add_argument('--skip_quality', action='store_true'); p.add_argument('--skip_speed', action='store_true')
+    p.add_argument('--no_ablations', action='store_true', help='train only the full recipe (one run instead of four)')
     a = p.parse_args()
     print(f'torch {torch.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n')
     if not a.skip_speed:
         print('## Synthesis speed at 128x128 pixels\n'); print(table(speed_table()), '\n')
     if not a.skip_quality:
-        rows, note = quality_table(a.preset)
+        rows, note = quality_table(a.preset, not a.no_ablations)
         print('## Held-out quality (reaction-diffusion, seed 1)\n'); print(note + '\n'); print(table(rows))
