@@ -342,6 +342,7 @@ def train_cmd(args):
     write_video(out/'rollout.mp4', hstack(frames, rollout(model, frames[0], n), copy_last(frames[:1], n + 1)), fps=12)
     cfg.save(out/'config.json'); h.save(out/'history.json'); save_json(out/'metrics.json', res)
     plot_history(h, path=out/'training_progress.png')
+    print('8-frame rollouts on the training clip, mean per-frame PSNR (dB):')
     print(table([dict(model='NCA', psnr=res['psnr_nca']), dict(model='repeat first frame', psnr=res['psnr_repeat'])]))
     print(f'checkpoint: {ckpt}\nrun folder: {out} (rollout.mp4 = truth | NCA | repeat)')
     return 0
