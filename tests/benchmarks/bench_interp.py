@@ -16,7 +16,8 @@ from vidlab.data import sample_clip
 from vidlab.metrics import table
 from vidlab.interp import (InterpConfig, PRETRAINED, train, textured_shapes, split_clip, eval_methods, score, cpu_fps,
                            n_params, autoencode, code_size)
-from vidlab.metrics import psnr
+from vidlab.metrics import psnr, bicubic_upsample
+from vidlab.media import resize_video
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,8 +54,10 @@ def main():
     for name, clips in sets.items():
         c = clips[0]
         cs = code_size(cfg, *c.shape[1:3])
+        H, W = c.shape[1:3]
+        thumb = bicubic_upsample(resize_video(c, (H // 4, W // 4), mode='area'), size=(H, W))
         ae_rows.append(dict(set=name, ae_psnr=psnr(autoencode(model.ae, c), c), code_bits=cs['code_bits'], raw_bits=cs['raw_bits'],
-                            compression=cs['ratio']))
+                            compression=cs['ratio'], thumbnail_bicubic_psnr=psnr(thumb, c), thumbnail_compression=16.0))
     print('\n## Keyframe autoencoder (8-bit codes)\n')
     print(table(ae_rows))
 
