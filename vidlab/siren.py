@@ -331,12 +331,7 @@ def render_to_folder(model: nn.Module, plan: dict, out_dir, frames: bool = True,
 # %% ../nbs/40_siren.ipynb #82031f6a
 def load_siren(path, device='cpu') -> tuple[Siren, dict]:
     "The `Siren` saved at `path` (a .pt file or a run folder) and the clip description it was trained on."
-    path = Path(path)
-    if path.is_dir():
-        if not (path/'model_final.pt').exists(): raise VidlabError(f"{path} is a folder without model_final.pt: pass a checkpoint file")
-        path = path/'model_final.pt'
-    ck = load_checkpoint(path, map_location=device)
-    if not isinstance(ck.model, Siren): raise VidlabError(f"{path} holds a {type(ck.model).__name__}, not a SIREN")
+    ck = load_checkpoint(path, map_location=device, expect=Siren)
     if 'frames' not in ck.extra: raise VidlabError(f"{path} has no clip description (frames, height, width): not made by train_siren")
     return ck.model, ck.extra
 
