@@ -79,3 +79,13 @@ def test_python_api_errors_and_export(tmp_path):
     ts = torch.jit.load(str(export_torchscript(model.interp, tmp_path/'m.ts', size=(32, 32))))
     x0, x1 = torch.rand(1, 3, 40, 56), torch.rand(1, 3, 40, 56)
     assert torch.allclose(ts(x0, x1, torch.tensor([0.3])), model.interp(x0, x1, torch.tensor([0.3])), atol=1e-5)
+
+def test_without_pretrained_model_upsample_fits_the_video(monkeypatch, tmp_path):
+    "A plain pip install has no data/: `upsample` then trains briefly on the input video itself."
+    import vidlab.interp as vi
+    monkeypatch.setattr(vi, 'PRETRAINED', tmp_path/'absent.pt')
+    video = textured_shapes(1, 32, 5, speed=1.5, seed=2)[0]
+    model, source = vi.get_model(None, video, steps=3)
+    assert 'trained 3 steps on the input video' in source
+    assert upsample_video(model.interp, video, 2).shape == (9, 32, 32, 3)
+    with pytest.raises(VidlabError, match='pass --checkpoint'): vi.get_model(None)
