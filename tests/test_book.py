@@ -11,7 +11,7 @@ def toc_files():
     toc = yaml.safe_load((ROOT/'_toc.yml').read_text())
     return [toc['root']] + [c['file'] for part in toc.get('parts', []) for c in part['chapters']]
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')   # session: xdist may interleave other files' tests, which ends a module scope
 def html(tmp_path_factory):
     out = tmp_path_factory.mktemp('book')
     jb = Path(sys.executable).parent/'jupyter-book'
