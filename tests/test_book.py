@@ -5,15 +5,13 @@ from pathlib import Path
 import pytest, yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.xdist_group("book")   # one worker builds the book once (pytest -n 2 --dist loadgroup)
 
 def toc_files():
     toc = yaml.safe_load((ROOT/'_toc.yml').read_text())
     return [toc['root']] + [c['file'] for part in toc.get('parts', []) for c in part['chapters']]
 
-@pytest.fixture(scope='session')   # session: xdist may interleave other files' tests, which ends a module scope
-def html(tmp_path_factory):
-    out = tmp_path_factory.mktemp('book')
+def build_book(out):
+    "Build the book into `out` (it executes each notebook once) and return the HTML folder."
     jb = Path(sys.executable).parent/'jupyter-book'
     r = subprocess.run([str(jb) if jb.exists() else 'jupyter-book', 'build', str(ROOT), '--path-output', str(out), '-W', '-n', '--keep-going'],
                        capture_output=True, text=True, timeout=3600)
@@ -21,26 +19,26 @@ def html(tmp_path_factory):
     assert r.returncode == 0, f'jupyter-book build failed:\n{log[-6000:]}'
     return out/'_build'/'html'
 
-def test_every_toc_page_is_built(html):
+def check_every_toc_page_is_built(html):
     for f in toc_files(): assert (html/f'{f}.html').exists(), f
 
-def test_no_nbdev_directives_leak(html):
+def check_no_nbdev_directives_leak(html):
     for f in toc_files():
         text = (html/f'{f}.html').read_text()
         assert not re.search(r'#\s*\|', text), f'{f}: a #| line shows on the page'
         assert 'Traceback' not in text, f'{f}: a cell failed'
 
-def test_hidden_cells_are_removed(html):
+def check_hidden_cells_are_removed(html):
     text = (html/'nbs/00_core.html').read_text()
     assert 'from fastcore.test import' not in text          # a hide cell of every notebook
     assert 'default_exp' not in text
 
-def test_videos_are_embedded(html):
+def check_videos_are_embedded(html):
     for page in ['nbs/01_media', 'nbs/02_data'] + [f for f in toc_files() if re.match(r'nbs/[1-5]\d_', f)]:
         text = (html/f'{page}.html').read_text()
         assert '<video' in text and 'data:video/mp4;base64' in text, f'{page} has no playable video'
 
-def test_colab_launch_buttons(html):
+def check_colab_launch_buttons(html):
     text = (html/'nbs/01_media.html').read_text()
     assert 'colab.research.google.com/github/vidlab/vidlab/blob/main/nbs/01_media.ipynb' in text
 
@@ -48,8 +46,7 @@ CHECK_JS = """<script>setTimeout(function(){var r=[...document.querySelectorAll(
 v=>v.readyState+':'+v.videoWidth+':'+(v.error?v.error.code:0));var d=document.createElement('pre');
 d.textContent='VIDCHECK '+JSON.stringify(r);document.body.appendChild(d);},3000);</script></body>"""
 
-@pytest.mark.skipif(not shutil.which('chromium'), reason='headless Chromium not installed (Debian: chromium)')
-def test_videos_play_in_chromium(html, tmp_path):
+def check_videos_play_in_chromium(html, tmp_path):
     "Every embedded video decodes in a real browser (h264/yuv420p, even sizes)."
     import json
     for page in ['nbs/02_data'] + [f for f in toc_files() if re.match(r'nbs/[1-5]\d_', f)]:
@@ -62,3 +59,12 @@ def test_videos_play_in_chromium(html, tmp_path):
         assert line, f'{page}: the probe did not run'
         states = json.loads(line[-1].split('VIDCHECK ', 1)[1].split('</pre>')[0])
         assert states and all(s.split(':')[0] in ('3', '4') and s.split(':')[1] != '0' and s.endswith(':0') for s in states), f'{page}: {states}'
+
+
+def test_book(tmp_path):
+    "One build (so each notebook runs once for the book), then every check on its pages."
+    html = build_book(tmp_path/'book')
+    for check in (check_every_toc_page_is_built, check_no_nbdev_directives_leak, check_hidden_cells_are_removed,
+                  check_videos_are_embedded, check_colab_launch_buttons): check(html)
+    if shutil.which('chromium'): check_videos_play_in_chromium(html, tmp_path)
+    else: print('headless Chromium not installed (Debian: chromium): the browser check was skipped')
