@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #80641d34
 from __future__ import annotations
-import os, json, random, time, types, typing, tempfile, importlib
+import os, sys, json, random, time, types, typing, tempfile, importlib, pkgutil, atexit, socket
 from copy import deepcopy
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
@@ -14,9 +14,10 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['is_fast', 'mode', 'get_device', 'seed_everything', 'setup_torch', 'VidlabError', 'ConfigError', 'knob', 'Config',
-           'atomic_save', 'atomic_write_text', 'save_json', 'load_json', 'run_dir', 'qualname', 'locate',
-           'save_checkpoint', 'Checkpoint', 'load_checkpoint']
+__all__ = ['LOCK', 'REGISTRY', 'is_fast', 'mode', 'get_device', 'seed_everything', 'setup_torch', 'VidlabError', 'ConfigError',
+           'knob', 'type_hints', 'Config', 'atomic_save', 'atomic_write_text', 'save_json', 'load_json', 'lock_run',
+           'release_run', 'run_dir', 'qualname', 'locate', 'register', 'registered', 'save_checkpoint', 'Checkpoint',
+           'read_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #446957db
 def _flag(name): return os.environ.get(name, '').strip().lower() not in ('', '0', 'false', 'no')
@@ -53,10 +54,10 @@ class VidlabError(RuntimeError):
     "A vidlab operation failed; the message says why and what to do."
 
 class ConfigError(ValueError):
-    "A config has an unknown key or a value of the wrong type."
+    "A config has an unknown key, a value of the wrong type, or a value outside its knob's range or choices."
 
 def knob(default, lo=None, hi=None, *, log=False, choices=None, help=''):
-    "A config field with the range (`lo`..`hi`, `log` scale) or `choices` that panels and the CLI offer."
+    "A config field with the range (`lo`..`hi`, `log` scale) or `choices` that panels and the CLI offer (and enforce)."
     md = dict(lo=lo, hi=hi, log=log, choices=choices, help=help)
     if isinstance(default, (list, dict, set)): return field(default_factory=lambda: deepcopy(default), metadata=md)
     return field(default=default, metadata=md)
@@ -96,23 +97,44 @@ def _check_type(name, typ, v):
     if typ is str and not isinstance(v, str): raise bad
     return v
 
+def _check_knob(name, md, v):
+    "Raise a `ConfigError` if `v` (or an item of a list `v`) is outside the knob's `lo`..`hi` or `choices`."
+    lo, hi, choices = md.get('lo'), md.get('hi'), md.get('choices')
+    for x in (v if isinstance(v, (list, tuple)) else [v]):
+        if choices and x not in choices: raise ConfigError(f"{name}: must be one of {list(choices)}, got {x!r}")
+        if isinstance(x, bool) or not isinstance(x, (int, float)): continue
+        if (lo is not None and x < lo) or (hi is not None and x > hi):
+            rng = f'in [{lo}, {hi}]' if lo is not None and hi is not None else f'>= {lo}' if lo is not None else f'<= {hi}'
+            raise ConfigError(f"{name}: {x!r} is out of range, must be {rng}")
+
+def type_hints(cls) -> dict:
+    "The resolved field types of a config class, also for one defined in a notebook that nbdev_test runs in-process."
+    try: return typing.get_type_hints(cls)
+    except NameError:   # its module is not the namespace its class statement ran in: resolve names there
+        ns = {**{k: getattr(typing, k) for k in typing.__all__}, **getattr(cls, '_defined_in', {})}
+        return typing.get_type_hints(cls, localns=ns)
+
 # %% ../nbs/00_core.ipynb #edaa5121
 @dataclass
 class Config:
     "Base for chapter configs: defaults are the full recipe, `FAST` overrides make the quick one."
     FAST: ClassVar[dict] = {}
 
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        cls._defined_in = sys._getframe(1).f_globals   # where its annotations' names live (see `type_hints`)
+
     @classmethod
     def from_dict(cls, d: dict) -> 'Config':
-        "Build a config, checking keys, types and choices."
-        hints, names = typing.get_type_hints(cls), {f.name: f for f in fields(cls)}
+        "Build a config, checking keys, types, and each knob's range and choices."
+        if not isinstance(d, dict): raise ConfigError(f"{cls.__name__}: expected a mapping of keys to values, got {type(d).__name__}")
+        hints, names = type_hints(cls), {f.name: f for f in fields(cls)}
         unknown = sorted(set(d) - set(names))
         if unknown: raise ConfigError(f"{cls.__name__}: unknown key(s) {unknown}; known keys: {sorted(names)}")
         vals = {}
         for k, v in d.items():
             v = _check_type(k, hints[k], v)
-            choices = names[k].metadata.get('choices')
-            if choices and v not in choices: raise ConfigError(f"{k}: must be one of {list(choices)}, got {v!r}")
+            if v is not None: _check_knob(k, names[k].metadata, v)
             vals[k] = v
         return cls(**vals)
 
@@ -152,12 +174,15 @@ class Config:
         return cls.from_dict(d)
 
 # %% ../nbs/00_core.ipynb #843b795a
+_UMASK = os.umask(0o022); os.umask(_UMASK)             # read the process's umask (setting it is the only way)
+
 def atomic_save(obj, path, saver=torch.save) -> Path:
-    "Save `obj` with `saver(obj, tmp_path)` and move it into `path` in one step."
+    "Save `obj` with `saver(obj, tmp_path)` and move it into `path` in one step (mode 0666 minus the umask)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
     try:
         saver(obj, tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
@@ -175,25 +200,91 @@ def save_json(path, obj) -> Path: return atomic_write_text(path, json.dumps(obj,
 def load_json(path): return json.loads(Path(path).read_text())
 
 # %% ../nbs/00_core.ipynb #6d2a7a7b
-def run_dir(path=None, name: str = 'run', root='runs') -> Path:
-    "Create and return the folder for a run: `path`, or `root/name-<date>-<time>`."
+LOCK = '.vidlab-run.lock'
+
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass                          # someone else's live process
+    return True
+
+def _rank() -> int: return int(os.environ.get('RANK', 0))
+
+def lock_run(path) -> Path:
+    "Mark folder `path` as used by this process; refuse it if a live process holds it, take it over from a dead one."
+    lock, me = Path(path)/LOCK, dict(pid=os.getpid(), host=socket.gethostname())
+    for _ in range(2):
+        try:
+            with open(lock, 'x') as f: json.dump(me, f)   # 'x': create, or fail if it exists (no race)
+            break
+        except FileExistsError:
+            try: other = json.loads(lock.read_text())
+            except (OSError, ValueError): other = {}
+            if other.get('pid') == me['pid'] and other.get('host') == me['host']: break
+            if other and (other.get('host') != me['host'] or _alive(int(other.get('pid', 0)))):
+                raise VidlabError(f"{path} holds a live run (pid {other.get('pid')} on {other.get('host')}): "
+                                  f"choose another output folder, or let that run finish") from None
+            lock.unlink(missing_ok=True)                  # a dead run's lock: take it over
+    atexit.register(release_run, path)
+    return Path(path)
+
+def release_run(path):
+    "Remove this process's lock from a run folder (done at exit anyway)."
+    lock = Path(path)/LOCK
+    try:
+        if json.loads(lock.read_text()).get('pid') == os.getpid(): lock.unlink()
+    except (OSError, ValueError): pass
+
+def run_dir(path=None, name: str = 'run', root='runs', lock: bool = True) -> Path:
+    "Create and return the folder for a run, `path` or `root/name-<date>-<time>`, locked for this run (see above)."
     if path is None:
         path = Path(root)/f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
         i, base = 1, path
         while path.exists(): path, i = Path(f'{base}-{i}'), i + 1
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    return path
+        path = _same_on_all_ranks(path)
+    path = Path(path)
+    if _rank() > 0: return path                          # torchrun: rank 0 owns the run folder
+    path.mkdir(parents=True, exist_ok=True)
+    return lock_run(path) if lock else path
+
+def _same_on_all_ranks(obj):
+    "Under torch.distributed, rank 0's `obj` on every rank (a folder name made from the clock must agree)."
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1: return obj
+    box = [obj]; dist.broadcast_object_list(box, src=0); return box[0]
 
 def qualname(o) -> str:
     t = o if isinstance(o, type) else type(o)
     return f'{t.__module__}.{t.__qualname__}'
 
 def locate(name: str):
-    "The object named by a dotted path, e.g. `vidlab.core.Config`."
+    "The object named by a dotted path, e.g. `vidlab.core.Config` (for code: never for names read from a file)."
     mod, _, attr = name.rpartition('.')
     return getattr(importlib.import_module(mod), attr)
 
 # %% ../nbs/00_core.ipynb #a41913ff
+REGISTRY: dict[str, type] = {}
+
+def register(cls: type) -> type:
+    "Class decorator: let `load_checkpoint` rebuild `cls` (a model or config class) from a file. Nothing else is rebuilt."
+    REGISTRY[qualname(cls)] = cls                         # keyed by name: a class redefined in a notebook replaces the old one
+    return cls
+
+def _vidlab_modules() -> set[str]:
+    import vidlab
+    return {m.name for m in pkgutil.iter_modules(vidlab.__path__)}
+
+def registered(name, path='the checkpoint'):
+    "The registered class called `name`; any other name is refused before anything is imported or called."
+    if isinstance(name, str) and name not in REGISTRY:
+        parts = name.split('.')
+        if len(parts) > 2 and parts[0] == 'vidlab' and parts[1] in _vidlab_modules():
+            importlib.import_module(f'vidlab.{parts[1]}')  # one of vidlab's own modules: importing it registers its classes
+    if not isinstance(name, str) or name not in REGISTRY:
+        raise VidlabError(f"{path} asks to rebuild {str(name)[:100]!r}, which is not a registered vidlab class: refused "
+                          f"(a checkpoint is data; only classes decorated with vidlab.core.register are rebuilt)")
+    return REGISTRY[name]
+
 def save_checkpoint(path, model: nn.Module, config: Config | None = None, **extra) -> Path:
     "Atomically save weights, config and `extra` (plain Python values and tensors) to `path`."
     ck = dict(model=model.state_dict(), model_class=qualname(model),
@@ -208,21 +299,36 @@ class Checkpoint:
     extra: dict
     path: Path
 
-def load_checkpoint(path, map_location='cpu', model: nn.Module | None = None, expect: type | None = None) -> Checkpoint:
-    "Rebuild the model saved at `path` (a file, or a run folder holding model_final.pt), or load its weights into `model`."
+def read_checkpoint(path, map_location='cpu') -> dict:
+    "The raw contents of a vidlab checkpoint file (tensors and plain values only: nothing is imported or called)."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"No checkpoint at {path}: check the path, or train a model first.")
-    if path.is_dir():
-        if not (path/'model_final.pt').exists(): raise VidlabError(f"{path} is a folder without model_final.pt: pass a checkpoint file")
-        path = path/'model_final.pt'
     try: ck = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
         raise VidlabError(f"{path} is not a readable checkpoint (truncated or not made by vidlab?): {str(e).splitlines()[0][:200]}") from e
-    if not isinstance(ck, dict) or 'model' not in ck or 'model_class' not in ck:
+    if not isinstance(ck, dict) or not isinstance(ck.get('model'), dict) or 'model_class' not in ck:
         raise VidlabError(f"{path} is a PyTorch file but not a vidlab checkpoint (no model weights and class inside)")
+    return ck
+
+def load_checkpoint(path, map_location='cpu', model: nn.Module | None = None, expect: type | None = None) -> Checkpoint:
+    "Rebuild the model saved at `path` (a file, or a run folder holding model_final.pt), or load its weights into `model`."
+    path = Path(path)
+    if path.is_dir():
+        if not (path/'model_final.pt').exists(): raise VidlabError(f"{path} is a folder without model_final.pt: pass a checkpoint file")
+        path = path/'model_final.pt'
+    ck = read_checkpoint(path, map_location)
+    cfg_cls = registered(ck['config_class'], path) if ck.get('config_class') is not None else None
+    if cfg_cls is not None and not (isinstance(cfg_cls, type) and issubclass(cfg_cls, Config)):
+        raise VidlabError(f"{path}: {ck['config_class']} is not a config class: refused")
+    if model is None:
+        model_cls = registered(ck['model_class'], path)
+        if not (isinstance(model_cls, type) and issubclass(model_cls, nn.Module)):
+            raise VidlabError(f"{path}: {ck['model_class']} is not a model class: refused")
+        if expect is not None and not issubclass(model_cls, expect):
+            raise VidlabError(f"{path} holds a {model_cls.__name__}, not a {expect.__name__}")
     try:
-        cfg = locate(ck['config_class']).from_dict(ck['config']) if ck.get('config_class') else None
-        if model is None: model = locate(ck['model_class'])(cfg) if cfg is not None else locate(ck['model_class'])()
+        cfg = cfg_cls.from_dict(ck['config']) if cfg_cls is not None else None
+        if model is None: model = model_cls(cfg) if cfg is not None else model_cls()
         model.load_state_dict(ck['model'])
     except Exception as e:
         raise VidlabError(f"{path} holds a {ck['model_class']} that could not be rebuilt here "
