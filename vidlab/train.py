@@ -4,18 +4,22 @@
 
 # %% ../nbs/04_train.ipynb #4f4064fc
 from __future__ import annotations
-import math, time, warnings
+import math, os, random, time, warnings
+from copy import deepcopy
 from pathlib import Path
 from typing import Callable, Iterable
+import numpy as np
 import torch
 from torch import nn
+import torch.distributed as dist
 from tqdm.auto import tqdm
 import matplotlib
 import matplotlib.pyplot as plt
-from .core import save_checkpoint, load_checkpoint, save_json, Config, _flag
+from .core import save_checkpoint, read_checkpoint, save_json, Config, VidlabError, _flag, is_fast
 
 # %% auto #0
-__all__ = ['History', 'plot_history', 'in_notebook', 'LivePlot', 'cosine_schedule', 'make_schedule', 'fit']
+__all__ = ['History', 'plot_history', 'in_notebook', 'LivePlot', 'cosine_schedule', 'make_schedule', 'NonFiniteLoss',
+           'step_generator', 'rng_state', 'set_rng_state', 'shard_batch', 'fit']
 
 # %% ../nbs/04_train.ipynb #fa4b9b42
 class History:
@@ -78,53 +82,148 @@ def make_schedule(sched, opt, steps):
     raise ValueError(f"unknown schedule {sched!r}: use None, 'cosine' or a callable(opt, steps)")
 
 # %% ../nbs/04_train.ipynb #8dc58119
-def _batches(batches):
+class NonFiniteLoss(VidlabError):
+    "The loss became inf or NaN; the model holds (and the checkpoint has) the last weights with a finite loss."
+    def __init__(self, msg, history=None): super().__init__(msg); self.history = history
+
+def step_generator(seed: int, step: int, device='cpu') -> torch.Generator:
+    "A random generator that depends only on (`seed`, `step`): batches drawn with it make runs resumable exactly."
+    return torch.Generator(device).manual_seed(seed * 100003 + step)
+
+def rng_state() -> dict:
+    "The random-number states of Python, NumPy and torch (CPU and every CUDA device), as checkpointable values."
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return dict(python=random.getstate(), numpy=(kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+                torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
+
+def set_rng_state(s: dict):
+    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in s['python']))
+    kind, keys, pos, has_gauss, gauss = s['numpy']
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(s['torch'])
+    if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+
+def _batches(batches, rank=0, world=1):
+    "A function step -> batch, from a function, an iterable, or a DataLoader (sharded over ranks, see below)."
     if callable(batches): return batches
-    it = iter(batches)
+    sharded = world > 1 and isinstance(batches, torch.utils.data.DataLoader)
+    if sharded: batches = _distributed_loader(batches, rank, world)
+    it, epoch = iter(batches), 0
     def get(step):
-        nonlocal it
+        nonlocal it, epoch
         try: return next(it)
-        except StopIteration: it = iter(batches); return next(it)
+        except StopIteration:
+            epoch += 1
+            if hasattr(getattr(batches, 'sampler', None), 'set_epoch'): batches.sampler.set_epoch(epoch)
+            it = iter(batches); return next(it)
+    get.sharded = sharded
     return get
 
 def _device(model): return next(model.parameters()).device
 
-def _save_state(path, model, opt, sched, step, h, config):
-    save_checkpoint(path, model, config, optimizer=opt.state_dict(), scheduler=sched.state_dict() if sched else None,
-                    step=step, history=h.to_dict())
+def _save_state(path, model, opt, sched, step, h, config, rng):
+    save_checkpoint(path, model, config, optimizer=opt.state_dict() if opt is not None else None,
+                    scheduler=sched.state_dict() if sched else None, step=step, history=h.to_dict(), rng=rng)
+
+def _peak_memory(dev) -> str:
+    if dev.type == 'cuda': return f'{torch.cuda.max_memory_allocated(dev) / 2**30:.2f} GiB CUDA memory'
+    import resource
+    return f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB RSS'
+
+def _fmt_time(s): return f'{s:.0f} s' if s < 120 else f'{s / 60:.0f} min' if s < 7200 else f'{s / 3600:.1f} h'
+
+# %% ../nbs/04_train.ipynb #d15a7e02
+def _init_distributed(model) -> tuple[int, int]:
+    "Join the process group torchrun describes in the environment (if any); every rank starts from rank 0's weights."
+    if int(os.environ.get('WORLD_SIZE', 1)) <= 1: return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group('nccl' if _device(model).type == 'cuda' else 'gloo')
+    with torch.no_grad():
+        for t in model.state_dict().values(): dist.broadcast(t, src=0)
+    return dist.get_rank(), dist.get_world_size()
+
+def _mean_over_ranks(x: torch.Tensor, world: int) -> torch.Tensor:
+    if world == 1: return x
+    x = x.clone(); dist.all_reduce(x); return x / world
+
+def _average_grads(params, world: int):
+    "All-reduce the gradients in one flat buffer and divide by the number of processes."
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.flatten() for g in grads]); dist.all_reduce(flat); flat /= world
+    for p, g in zip(params, flat.split([g.numel() for g in grads])): p.grad = g.view_as(p)
+
+def shard_batch(batch, rank: int, world: int):
+    "This rank's equal share of a global batch: tensors as long as the first one are cut along dim 0, the rest kept."
+    items = [batch] if torch.is_tensor(batch) else list(batch.values()) if isinstance(batch, dict) else \
+            list(batch) if isinstance(batch, (list, tuple)) else []
+    lead = next((x for x in items if torch.is_tensor(x) and x.ndim), None)
+    if lead is None: return batch
+    n = lead.shape[0]
+    if n % world: raise VidlabError(f"the global batch ({n}) does not split into {world} equal shards: use a multiple of {world}")
+    cut = lambda x: x.chunk(world)[rank] if torch.is_tensor(x) and x.ndim and x.shape[0] == n else x
+    if torch.is_tensor(batch): return cut(batch)
+    if isinstance(batch, dict): return {k: cut(v) for k, v in batch.items()}
+    return type(batch)(cut(x) for x in batch)
+
+def _distributed_loader(dl, rank, world):
+    from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+    if dl.batch_size is None or dl.batch_size % world:
+        raise VidlabError(f"the DataLoader's batch size ({dl.batch_size}) does not split over {world} processes")
+    s = DistributedSampler(dl.dataset, world, rank, shuffle=isinstance(dl.sampler, RandomSampler), drop_last=dl.drop_last)
+    return DataLoader(dl.dataset, batch_size=dl.batch_size // world, sampler=s, num_workers=dl.num_workers,
+                      collate_fn=dl.collate_fn, pin_memory=dl.pin_memory, drop_last=dl.drop_last)
+
+def _print_estimate(desc, dev, per_step, left):
+    print(f'{desc}: {per_step:.3g} s/step on {dev} (measured over the first steps), about {_fmt_time(per_step * left)} '
+          f'for the {left} steps left; peak memory so far {_peak_memory(dev)}', flush=True)
 
 # %% ../nbs/04_train.ipynb #9e0a2b9f
 def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e-3, opt=None, sched=None,
         eval_fn: Callable | None = None, eval_every: int | None = None, ckpt_path=None, ckpt_every: int | None = None,
         resume: bool = False, time_limit: float | None = None, grad_fn: Callable | None = None, clip: float | None = None,
         amp: bool = True, plot: bool | None = None, desc: str = 'train', config: Config | None = None,
-        history: History | None = None, log_every: int = 10, progress: bool = True) -> History:
+        history: History | None = None, log_every: int = 10, progress: bool = True,
+        estimate: bool | None = None) -> History:
     "Train `model` for `steps` steps of `loss_fn(model, batch)`; returns the `History` (see above)."
     dev = _device(model)
+    rank, world = _init_distributed(model)
+    lead = rank == 0                                      # only rank 0 logs, plots, evaluates and saves
+    ckpt_path = Path(ckpt_path) if ckpt_path else None
     opt = opt or torch.optim.Adam(model.parameters(), lr=lr)
     sched = make_schedule(sched, opt, steps)
     h, start = history or History(), 0
-    if resume and ckpt_path and Path(ckpt_path).exists():
-        ck = load_checkpoint(ckpt_path, map_location=dev, model=model)
-        opt.load_state_dict(ck.extra['optimizer'])
-        if sched and ck.extra.get('scheduler'): sched.load_state_dict(ck.extra['scheduler'])
-        start, h = ck.extra['step'] + 1, History.from_dict(ck.extra['history'])
-    get = _batches(batches)
-    live = LivePlot() if (in_notebook() and not _flag('IN_TEST') if plot is None else plot) else None
+    if resume and ckpt_path and ckpt_path.exists():
+        ck = read_checkpoint(ckpt_path, map_location=dev)
+        model.load_state_dict(ck['model']); ex = ck['extra']
+        if ex.get('optimizer'): opt.load_state_dict(ex['optimizer'])
+        elif lead: print(f'{ckpt_path}: no optimizer state saved (a run stopped by a non-finite loss): a fresh optimizer')
+        if sched and ex.get('scheduler'): sched.load_state_dict(ex['scheduler'])
+        if ex.get('rng'): set_rng_state(ex['rng'])
+        start, h = ex['step'] + 1, History.from_dict(ex['history'])
+        if lead and progress: print(f'resuming {desc} at step {start} of {steps} from {ckpt_path}')
+    elif resume and lead and ckpt_path: print(f'nothing to resume at {ckpt_path}: {desc} starts at step 0')
+    get = _batches(batches, rank, world)
+    shard = (lambda b: b) if world == 1 or get.__dict__.get('sharded') else (lambda b: shard_batch(b, rank, world))
+    live = LivePlot() if lead and (in_notebook() and not _flag('IN_TEST') if plot is None else plot) else None
+    estimate = (not is_fast()) if estimate is None else estimate
     use_amp = amp and dev.type == 'cuda'
+    params = [p for p in model.parameters() if p.requires_grad]
+    weights = list(model.state_dict().values())
+    good, good_step, good_sched, good_rng = None, start - 1, None, None   # the last weights with a finite loss
     t0 = time.perf_counter() - (h.rows[-1]['time'] if h.rows else 0.0)
     paused = 0.0                                          # seconds spent evaluating: not training time
     clock = lambda: time.perf_counter() - t0 - paused
-    evaluated, step = False, start - 1
+    evaluated, done, updating, top = False, start - 1, False, None
     h.status = 'running'
-    pbar = tqdm(range(start, steps), desc=desc, initial=start, total=steps, disable=not progress, leave=False)
+    pbar = tqdm(range(start, steps), desc=desc, initial=start, total=steps, disable=not (progress and lead), leave=False)
 
     def evaluate(step):
         nonlocal paused
-        e0 = time.perf_counter()
+        e0, s = time.perf_counter(), rng_state()
         model.eval()
-        with torch.no_grad(): ev = eval_fn(model)
-        model.train()
+        try:
+            with torch.no_grad(): ev = eval_fn(model)
+        finally: set_rng_state(s); model.train()          # evaluating leaves the training's random stream alone
         h.log(step, clock(), **ev)
         pbar.set_postfix({k: f'{v:.3g}' for k, v in ev.items()})
         if live: live.update(h)
@@ -133,35 +232,60 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
     try:
         model.train()
         for step in pbar:
-            batch = get(step)
+            top = rng_state()                             # the random state after step-1: what a resume restores
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                out = loss_fn(model, batch)
+                out = loss_fn(model, shard(get(step)))
             loss, logs = out if isinstance(out, tuple) else (out, {})
-            if not torch.isfinite(loss).all():
+            mean_loss = _mean_over_ranks(loss.detach().float(), world)
+            if not torch.isfinite(mean_loss).all():
+                if good is not None:
+                    with torch.no_grad():
+                        for w, g in zip(weights, good): w.copy_(g)
+                    if sched and good_sched: sched.load_state_dict(good_sched)
+                saved = lead and ckpt_path and good is not None
                 h.status = 'non-finite'
-                h.message = (f"stopped at step {step}: the loss is {loss.item()}. The model keeps its weights from before "
-                             f"this step. Try a lower learning rate, gradient clipping (clip=1.0) or check the data for NaNs.")
-                warnings.warn(h.message); step -= 1; break
+                h.message = (f"{desc}: the loss became {mean_loss.item()} at step {step}; the model holds the weights "
+                             f"after step {good_step}, the last with a finite loss" + (f" (saved to {ckpt_path})" if saved else '')
+                             + f". Try a lower learning rate (it was {opt.param_groups[0]['lr']:.3g}), gradient clipping "
+                             f"(clip=1.0), or check the data for NaN/inf.")
+                if saved: _save_state(ckpt_path, model, None, sched, good_step, h, config, good_rng)
+                raise NonFiniteLoss(h.message, h)
+            with torch.no_grad():
+                if good is None: good = [w.detach().clone() for w in weights]
+                else: torch._foreach_copy_(good, weights)
+            good_step, good_sched, good_rng = step - 1, sched.state_dict() if sched else None, top
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if world > 1: _average_grads(params, world)
             if grad_fn: grad_fn(model)
             if clip: nn.utils.clip_grad_norm_(model.parameters(), clip)
+            updating = True
             opt.step()
             if sched: sched.step()
-            evaluated = False
+            updating, done, top, evaluated = False, step, None, False
             if step % log_every == 0 or step == steps - 1:
-                h.log(step, clock(), loss=loss.item(), lr=opt.param_groups[0]['lr'], **logs)
-                pbar.set_description(f'{desc} loss {loss.item():.4g}')
-            if eval_fn and eval_every and (step + 1) % eval_every == 0: evaluate(step); evaluated = True
-            if ckpt_path and ckpt_every and (step + 1) % ckpt_every == 0: _save_state(ckpt_path, model, opt, sched, step, h, config)
+                h.log(step, clock(), loss=mean_loss.item(), lr=opt.param_groups[0]['lr'], **logs)
+                pbar.set_description(f'{desc} loss {mean_loss.item():.4g}')
+            if estimate and lead and step == min(start + 5, steps - 1):
+                _print_estimate(desc, dev, clock() / (step - start + 1), steps - step - 1)
+            if lead and eval_fn and eval_every and (step + 1) % eval_every == 0: evaluate(step); evaluated = True
+            if lead and ckpt_path and ckpt_every and (step + 1) % ckpt_every == 0:
+                _save_state(ckpt_path, model, opt, sched, step, h, config, rng_state())
             if time_limit and clock() > time_limit:
                 h.status, h.message = 'time-limit', f'stopped after {time_limit:g} s at step {step}'; break
         else: h.status = 'done'
     except KeyboardInterrupt:
-        h.status, h.message = 'interrupted', f'interrupted at step {step}: the model and the history are kept'
-        print(h.message + (f'; training state saved to {ckpt_path} (resume=True continues)' if ckpt_path else ''))
+        if updating and good is not None:                 # stopped inside opt.step: back to the weights before it
+            with torch.no_grad():
+                for w, g in zip(weights, good): w.copy_(g)
+        h.status, h.message = 'interrupted', f'{desc}: interrupted after step {done}'
+        if lead and ckpt_path and done >= start:
+            _save_state(ckpt_path, model, opt, sched, done, h, config, top if top is not None else rng_state())
+            h.message += f'; training state saved to {ckpt_path} (resume=True, or --resume, continues)'
+        if lead: print(h.message, flush=True)
+        raise
     finally: pbar.close()
-    if eval_fn and not evaluated and step >= start: evaluate(step)
-    if ckpt_path and step >= start: _save_state(ckpt_path, model, opt, sched, step, h, config)
+    if lead and eval_fn and not evaluated and done >= start: evaluate(done)
+    if lead and ckpt_path and done >= start: _save_state(ckpt_path, model, opt, sched, done, h, config, rng_state())
     model.eval()
     return h
