@@ -13,9 +13,15 @@ from .core import VidlabError
 from .media import read_video, resize_video, even_size
 
 # %% auto #0
-__all__ = ['SAMPLE_CLIPS', 'SHAPES', 'COLORS', 'MOTIONS', 'BALL_COLORS', 'SYNTHETIC', 'CLIPS', 'IMAGES', 'clip_path', 'caption',
-           'all_combos', 'shape_mask', 'moving_shapes', 'bouncing_balls', 'gray_scott', 'colorize',
-           'reaction_diffusion', 'sample_clip', 'center_square', 'sample_image']
+__all__ = ['SAMPLE_CLIPS', 'SHAPES', 'COLORS', 'MOTIONS', 'BALL_COLORS', 'SYNTHETIC', 'CLIPS', 'IMAGES', 'VIDEO_EXTS',
+           'UCF101_URL', 'UCF101_SPLITS_URL', 'KINETICS_URL', 'KINETICS_CRAWLER', 'VIMEO_TRIPLET_URL',
+           'MIDDLEBURY_URLS', 'DATASETS', 'clip_path', 'caption', 'all_combos', 'shape_mask', 'moving_shapes',
+           'bouncing_balls', 'gray_scott', 'colorize', 'reaction_diffusion', 'sample_clip', 'center_square',
+           'sample_image', 'probe_video', 'clip_frames', 'fit_frame', 'read_clip', 'class_caption', 'read_captions',
+           'split_files', 'list_videos', 'probe_all', 'file_labels', 'file_captions', 'VideoClips', 'fake_videos',
+           'md5sum', 'download', 'extract', 'prepare_ucf101', 'fake_ucf101', 'kinetics_name', 'fetch_kinetics',
+           'prepare_kinetics', 'fake_kinetics', 'FrameTriplets', 'vimeo_triplets', 'middlebury_triplets', 'fake_vimeo',
+           'fake_middlebury', 'load_video_dataset']
 
 # %% ../nbs/02_data.ipynb #bde9ada0
 SAMPLE_CLIPS = dict(bikes='bikes.mp4', carphone='carphone_pristine.mp4', bigbuckbunny='bigbuckbunny.mp4')
@@ -166,3 +172,455 @@ def sample_image(name: str = 'bunny', size: int = 128) -> torch.Tensor:
     return center_square(img, size)
 
 IMAGES = ['bunny', 'carphone'] + sorted(SYNTHETIC)
+
+# %% ../nbs/02_data.ipynb #176f9220
+import csv, json, hashlib, itertools, os, re, shutil, subprocess, tarfile, warnings, zipfile
+import urllib.request, urllib.error
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+import imageio_ffmpeg
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+from .core import atomic_write_text
+from .media import VideoError, read_image, write_video, write_image
+
+# %% ../nbs/02_data.ipynb #8f38e740
+VIDEO_EXTS = {'.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv'}
+
+def probe_video(path) -> tuple[int, float]:
+    "(frame count, fps) of a video file, counted from its packets by an ffmpeg stream copy (no decoding)."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no video file at {path}")
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), '-nostdin', '-hide_banner', '-i', str(path),
+           '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-']
+    r = subprocess.run(cmd, capture_output=True, text=True, errors='replace')
+    counts = re.findall(r'frame=\s*(\d+)', r.stderr)
+    rate = re.search(r'Video:.*?(\d+(?:\.\d+)?) (?:fps|tbr)', r.stderr)
+    if r.returncode or not counts or not rate:
+        last = (r.stderr.strip().splitlines() or ['no output'])[-1]
+        raise VideoError(f"{path} could not be opened as a video: {last}")
+    return int(counts[-1]), float(rate.group(1))
+
+# %% ../nbs/02_data.ipynb #6d3ddc73
+def clip_frames(path, start: int = 0, frames: int | None = None, step: int = 1):
+    "Yield uint8 (H,W,3) frames `start, start+step, ...` of a video file (at most `frames` of them)."
+    pick = ['-vf', f'select=gte(n\\,{start})*not(mod(n-{start}\\,{step}))', '-fps_mode', 'passthrough']
+    stop = ['-frames:v', str(frames)] if frames else []
+    gen = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24', output_params=pick + stop)
+    try:
+        w, h = next(gen)['size']
+        for buf in gen: yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+    except Exception as e: raise VideoError(f"{path} could not be decoded: {str(e).strip()[:200]}") from None
+    finally: gen.close()
+
+def fit_frame(frame: np.ndarray, max_size: int | None = None, size: int | None = None) -> torch.Tensor:
+    "A uint8 frame as float (H,W,3): its centre square at `size`, or longer side <= `max_size` (even sides)."
+    x = torch.from_numpy(np.array(frame)).float() / 255
+    if size: return center_square(x, size)
+    H, W = x.shape[:2]; h, w = even_size(H, W, max_size)
+    if max_size and (h, w) != (H, W): return resize_video(x[None], (h, w), mode='bilinear')[0]
+    return x[:h, :w]
+
+def read_clip(path, start: int, frames: int, step: int = 1, max_size: int | None = None,
+              size: int | None = None) -> torch.Tensor:
+    "Frames `start, start+step, ...` (`frames` of them) of a video file as (T,H,W,3), resized as decoded."
+    out = [fit_frame(f, max_size, size) for f in clip_frames(path, start, frames, step)]
+    if len(out) < frames:
+        raise VideoError(f"{path}: a clip of {frames} frames (every {step}) from frame {start} needs frame "
+                         f"{start + (frames - 1) * step}; the file gave only {len(out)} of them")
+    return torch.stack(out)
+
+# %% ../nbs/02_data.ipynb #b95b57b1
+def class_caption(name: str) -> str:
+    "A class name as words: 'ApplyEyeMakeup' -> 'apply eye makeup', 'playing_guitar' -> 'playing guitar'."
+    s = re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])', ' ', name)
+    return ' '.join(s.replace('_', ' ').lower().split())
+
+def _caption_rows(path: Path) -> list[dict]:
+    if path.suffix == '.jsonl':
+        try: return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+        except json.JSONDecodeError as e: raise VidlabError(f"{path}: not valid JSON lines ({e})") from None
+    with open(path, newline='') as f: return list(csv.DictReader(f))
+
+def read_captions(path) -> dict[str, str]:
+    "{file: caption} from a `captions.csv` (columns `file,caption`) or a `.jsonl` ({file, caption} a line)."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no captions file at {path}")
+    out = {}
+    for i, r in enumerate(_caption_rows(path)):
+        f = next((r[k] for k in ('file', 'video', 'path') if r.get(k)), None)
+        c = next((r[k] for k in ('caption', 'text') if r.get(k)), None)
+        if not f or not c or not str(c).strip():
+            raise VidlabError(f"{path}: row {i + 1} needs a file and a non-empty caption "
+                              f"(columns file,caption), got {r}")
+        out[str(f)] = str(c).strip()
+    if not out: raise VidlabError(f"{path}: no captions in it (columns file,caption)")
+    return out
+
+# %% ../nbs/02_data.ipynb #38124462
+def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0) -> tuple[list[str], list[str]]:
+    "(train, test) file names: the `test_fraction` with the smallest hash of (seed, name) are held out."
+    if not 0 <= test_fraction < 1: raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
+    n_test = round(len(files) * test_fraction)
+    if test_fraction > 0 and len(files) > 1: n_test = max(n_test, 1)
+    ranked = sorted(files, key=lambda f: hashlib.sha1(f'{seed}:{f}'.encode()).hexdigest())
+    test = set(ranked[:n_test])
+    return [f for f in files if f not in test], [f for f in files if f in test]
+
+# %% ../nbs/02_data.ipynb #ed48b8fa
+def list_videos(folder) -> list[Path]:
+    "Every video file under `folder` (any depth), sorted."
+    folder = Path(folder)
+    if not folder.exists(): raise FileNotFoundError(f"no video folder at {folder}")
+    if not folder.is_dir(): raise VidlabError(f"{folder} is not a folder of videos")
+    files = sorted(p for p in folder.rglob('*') if p.suffix.lower() in VIDEO_EXTS and p.is_file())
+    if not files:
+        what = 'is empty' if not any(folder.iterdir()) else f"has no video files ({', '.join(sorted(VIDEO_EXTS))})"
+        raise VidlabError(f"{folder} {what}")
+    return files
+
+def probe_all(paths: list[Path], index_file=None, threads: int = 4) -> list[tuple[int, float]]:
+    "`probe_video` of each file, in parallel; cached in `index_file` (JSON) by path, size and mtime."
+    key = lambda p: f'{p.resolve()}|{p.stat().st_size}|{p.stat().st_mtime_ns}'
+    cache = json.loads(Path(index_file).read_text()) if index_file and Path(index_file).exists() else {}
+    todo = [p for p in paths if key(p) not in cache]
+    with ThreadPoolExecutor(threads) as ex:
+        for p, r in zip(todo, ex.map(probe_video, todo)): cache[key(p)] = list(r)
+    if index_file and todo: atomic_write_text(index_file, json.dumps(cache))
+    return [tuple(cache[key(p)]) for p in paths]
+
+def _lookup(table: Mapping, name: str, path: Path):
+    "A file's entry in a table keyed by its name in the dataset, its path or its file name."
+    return next((table[k] for k in (name, str(path), path.name) if k in table), None)
+
+# %% ../nbs/02_data.ipynb #dcaf13a8
+def file_labels(names: list[str], paths: list[Path], labels='auto') -> list[str] | None:
+    "A class name per file: its folder ('folder'; 'auto' when every file sits in one), a mapping, or None."
+    if labels == 'auto': labels = 'folder' if all('/' in n for n in names) else None
+    if labels is None: return None
+    if labels == 'folder': return [n.split('/')[0] for n in names]
+    if not isinstance(labels, Mapping):
+        raise ValueError(f"labels must be 'auto', 'folder', None or a mapping, got {labels!r}")
+    out = [_lookup(labels, n, p) for n, p in zip(names, paths)]
+    if None in out: raise VidlabError(f"no label for {names[out.index(None)]}")
+    return out
+
+def file_captions(root: Path, names: list[str], paths: list[Path], captions='auto',
+                  labels: list[str] | None = None) -> list[str] | None:
+    "A caption per file: a captions file (found in `root` for 'auto'), a mapping, the labels ('label'), None."
+    if captions == 'auto':
+        found = [root/n for n in ('captions.csv', 'captions.jsonl') if (root/n).exists()]
+        captions = found[0] if found else ('label' if labels else None)
+    if captions is None: return None
+    if captions == 'label':
+        if not labels: raise VidlabError("captions='label' needs labels (class folders or a mapping)")
+        return [class_caption(l) for l in labels]
+    table = captions if isinstance(captions, Mapping) else read_captions(captions)
+    out = [_lookup(table, n, p) for n, p in zip(names, paths)]
+    missing = [n for n, c in zip(names, out) if c is None]
+    if missing: raise VidlabError(f"{len(missing)} of {len(out)} videos have no caption, e.g. {missing[0]} "
+                                  f"(add a row '{missing[0]},<caption>' to the captions file)")
+    return out
+
+# %% ../nbs/02_data.ipynb #ec1c4672
+class VideoClips(Dataset):
+    "Clips of `frames` frames cut from video files; a clip's frames are decoded only when it is asked for."
+    def __init__(self, source, frames: int = 16, stride: int | None = None, fps: float | None = None,
+                 frame_step: int = 1, max_size: int | None = None, size: int | None = None,
+                 captions='auto', labels='auto', split: str = 'all', test_fraction: float = 0.1,
+                 seed: int = 0, root=None, index_file=None, uint8: bool = False):
+        if min(frames, frame_step, stride or 1) < 1 or (fps is not None and fps <= 0):
+            raise ValueError(f"need frames, frame_step, stride >= 1 and fps > 0 "
+                             f"(got {frames}, {frame_step}, {stride}, {fps})")
+        if split not in ('all', 'train', 'test'):
+            raise ValueError(f"split must be 'all', 'train' or 'test', got {split!r}")
+        self.files, self.root = self._paths(source, root)
+        self.names = [self._name(p) for p in self.files]
+        if split != 'all': self._keep(set(split_files(self.names, test_fraction, seed)[split == 'test']), split)
+        self.frames, self.max_size, self.size, self.uint8 = frames, max_size, size, uint8
+        self.labels = file_labels(self.names, self.files, labels)
+        self.classes = sorted(set(self.labels)) if self.labels else None
+        self.captions = file_captions(self.root, self.names, self.files, captions, self.labels)
+        self.info = probe_all(self.files, index_file)
+        self.steps = [max(1, round(r / fps)) if fps else frame_step for _, r in self.info]
+        self.clips = [(i, s) for i, ((n, _), st) in enumerate(zip(self.info, self.steps))
+                      for s in range(0, n - (frames - 1) * st, (stride or frames) * st)]
+        self._check_lengths()
+
+    def __len__(self): return len(self.clips)
+
+    def __getitem__(self, i: int) -> dict:
+        "dict(video=(T,H,W,3), file=name, start=frame[, caption=str][, label=int])."
+        f, start = self.clips[i]
+        v = read_clip(self.files[f], start, self.frames, self.steps[f], self.max_size, self.size)
+        item = dict(video=(v * 255).round().to(torch.uint8) if self.uint8 else v, file=self.names[f],
+                    start=start)
+        if self.captions: item['caption'] = self.captions[f]
+        if self.labels: item['label'] = self.classes.index(self.labels[f])
+        return item
+
+    def __repr__(self):
+        return (f"VideoClips({len(self)} clips of {self.frames} frames from {len(self.files)} videos in "
+                f"{self.root}" + (f", {len(self.classes)} classes" if self.classes else '')
+                + (', captioned' if self.captions else '') + ')')
+
+    def _paths(self, source, root):
+        if isinstance(source, (str, Path)):
+            source = Path(source)
+            if source.is_file(): return [source], Path(root or source.parent)
+            return list_videos(source), Path(root or source)
+        paths = [Path(p) for p in source]
+        if not paths: raise VidlabError("no video files given (an empty list)")
+        for p in paths:
+            if not p.is_file(): raise FileNotFoundError(f"no video file at {p}")
+        return paths, Path(root or os.path.commonpath([p.parent.resolve() for p in paths]))
+
+    def _name(self, p: Path) -> str:
+        try: return p.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError: return p.name
+
+    def _keep(self, names: set, split: str):
+        if not names: raise VidlabError(f"{self.root}: no files in the {split!r} split of {len(self.files)}")
+        kept = [(p, n) for p, n in zip(self.files, self.names) if n in names]
+        self.files, self.names = [p for p, _ in kept], [n for _, n in kept]
+
+    def _check_lengths(self):
+        need = [(self.frames - 1) * st + 1 for st in self.steps]
+        self.skipped = [n for n, (f, _), k in zip(self.names, self.info, need) if f < k]
+        if not self.clips:
+            raise VidlabError(f"{self.root}: every video is too short for one clip of {self.frames} frames "
+                              f"({need[0]} frames at step {self.steps[0]}; the longest has "
+                              f"{max(f for f, _ in self.info)})")
+        if self.skipped: warnings.warn(f"{len(self.skipped)} of {len(self.files)} videos are too short for "
+                                       f"one clip and are skipped, e.g. {self.skipped[0]}")
+
+# %% ../nbs/02_data.ipynb #a10f3136
+def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 25) -> Path:
+    "Write tiny moving-shape videos: {relative path: number of frames}; returns `folder`."
+    folder = Path(folder)
+    for i, (name, n) in enumerate(files.items()):
+        write_video(folder/name, moving_shapes(1, size, n, seed=i)[0][0], fps=fps)
+    return folder
+
+# %% ../nbs/02_data.ipynb #7d70862b
+def md5sum(path, chunk: int = 1 << 20) -> str:
+    h = hashlib.md5()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(chunk), b''): h.update(b)
+    return h.hexdigest()
+
+def download(url: str, dest, md5: str | None = None, timeout: float = 30.0) -> Path:
+    "Fetch `url` to `dest` (kept if already there); a clear error if unreachable or the MD5 differs."
+    dest = Path(dest)
+    if dest.exists() and (md5 is None or md5sum(dest) == md5): return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + '.part')
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r, open(part, 'wb') as f:
+            total = int(r.headers.get('Content-Length') or 0) or None
+            with tqdm(total=total, unit='B', unit_scale=True, desc=dest.name) as bar:
+                for b in iter(lambda: r.read(1 << 20), b''): f.write(b); bar.update(len(b))
+    except (urllib.error.URLError, OSError) as e:
+        part.unlink(missing_ok=True)
+        raise VidlabError(f"could not download {url} ({getattr(e, 'reason', None) or e}): is the network "
+                          f"reachable? Download it by hand (e.g. `curl -L -o {dest} {url}`) and run again; "
+                          f"a file already at {dest} is used") from None
+    if md5 and md5sum(part) != md5:
+        part.unlink()
+        raise VidlabError(f"{url}: the downloaded file's MD5 is not {md5} (broken or changed); try again")
+    return part.replace(dest)
+
+_fetch = download    # the name the prepare functions use (their `download` argument hides this one)
+
+def extract(archive, dest) -> Path:
+    "Unpack a .zip, .tar(.gz) or .rar archive into `dest` (.rar needs `unrar`, `7z` or `bsdtar`)."
+    archive, dest = Path(archive), Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z: z.extractall(dest)
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as t: t.extractall(dest, filter='data')
+    elif archive.suffix.lower() == '.rar':
+        tools = {'unrar': ['x', '-o+', str(archive), f'{dest}/'], '7z': ['x', '-y', f'-o{dest}', str(archive)],
+                 'bsdtar': ['-xf', str(archive), '-C', str(dest)]}
+        tool = next((t for t in tools if shutil.which(t)), None)
+        if tool is None: raise VidlabError(f"{archive} is a RAR archive: install unrar, 7z or bsdtar to unpack it")
+        subprocess.run([tool, *tools[tool]], check=True)
+    else: raise VidlabError(f"{archive}: not a zip, tar or rar archive")
+    return dest
+
+# %% ../nbs/02_data.ipynb #2a8f1f5e
+UCF101_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101.rar'
+UCF101_SPLITS_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip'
+
+def prepare_ucf101(root, download: bool = False, fold: int = 1) -> dict[str, list[Path]]:
+    "{'train': paths, 'test': paths} of UCF-101's official split `fold` (1-3) under `root`."
+    root = Path(root); videos, lists = root/'UCF-101', root/'ucfTrainTestlist'
+    if fold not in (1, 2, 3): raise ValueError(f"UCF-101 has split folds 1, 2, 3; got {fold}")
+    if download and not videos.is_dir(): extract(_fetch(UCF101_URL, root/'UCF101.rar'), root)
+    if download and not lists.is_dir(): extract(_fetch(UCF101_SPLITS_URL, root/'UCF101_splits.zip'), root)
+    out = {}
+    for split in ('train', 'test'):
+        lst = lists/f'{split}list0{fold}.txt'
+        for p, url in ((videos, UCF101_URL), (lst, UCF101_SPLITS_URL)):
+            if not p.exists(): raise FileNotFoundError(f"no {p}: download and unpack {url} into {root} "
+                                                       f"(or call prepare_ucf101(root, download=True))")
+        names = [l.split()[0] for l in lst.read_text().splitlines() if l.strip()]
+        missing = [n for n in names if not (videos/n).is_file()]
+        if missing: raise VidlabError(f"{len(missing)} of {len(names)} videos in {lst.name} are missing under "
+                                      f"{videos}, e.g. {missing[0]}: unpack UCF101.rar there again")
+        out[split] = [videos/n for n in names]
+    return out
+
+def fake_ucf101(root, classes=('ApplyEyeMakeup', 'JumpRope'), frames: int = 30) -> Path:
+    "A tiny UCF-101 in its own layout: per class groups 1 (test, fold 1) and 8 (train), 2 clips each."
+    root = Path(root); lists = root/'ucfTrainTestlist'; lists.mkdir(parents=True, exist_ok=True)
+    name = lambda c, g, k: f'{c}/v_{c}_g{g:02d}_c{k:02d}.avi'
+    fake_videos(root/'UCF-101', {name(c, g, k): frames + 2 * k for c in classes for g in (1, 8) for k in (1, 2)})
+    (lists/'classInd.txt').write_text(''.join(f'{i + 1} {c}\n' for i, c in enumerate(classes)))
+    (lists/'trainlist01.txt').write_text(''.join(f'{name(c, 8, k)} {i + 1}\n'
+                                                 for i, c in enumerate(classes) for k in (1, 2)))
+    (lists/'testlist01.txt').write_text(''.join(f'{name(c, 1, k)}\n' for c in classes for k in (1, 2)))
+    return root
+
+# %% ../nbs/02_data.ipynb #015607dd
+KINETICS_URL = 'https://s3.amazonaws.com/kinetics/{version}/'
+KINETICS_CRAWLER = 'https://github.com/activitynet/ActivityNet/tree/master/Crawler/Kinetics'
+
+def kinetics_name(youtube_id: str, start, end) -> str:
+    "A Kinetics clip's file name as the official downloaders write it: `<id>_<start:06d>_<end:06d>.mp4`."
+    return f'{youtube_id}_{int(float(start)):06d}_{int(float(end)):06d}.mp4'
+
+def fetch_kinetics(root, split: str = 'train', version: str = '400', parts: int = 1):
+    "Download a split's annotation CSV and its first `parts` video archives from the CVDF mirror."
+    root, base = Path(root), KINETICS_URL.format(version=version)
+    _fetch(base + f'annotations/{split}.csv', root/'annotations'/f'{split}.csv')
+    if parts < 1: return
+    lst = _fetch(base + f'{split}/k{version}_{split}_path.txt', root/'archives'/f'{split}_paths.txt')
+    for url in [u.strip() for u in lst.read_text().splitlines() if u.strip()][:parts]:
+        extract(_fetch(url, root/'archives'/url.rsplit('/', 1)[-1]), root/split)
+
+def prepare_kinetics(root, split: str = 'train', download: bool = False, version: str = '400',
+                     parts: int = 1) -> dict[Path, str]:
+    "{clip path: label} of the Kinetics clips of `split` that are on disk under `root`."
+    root = Path(root); ann = root/'annotations'/f'{split}.csv'
+    if download: fetch_kinetics(root, split, version, parts)
+    if not ann.is_file(): raise FileNotFoundError(
+        f"no {ann}: get it from {KINETICS_URL.format(version=version)}annotations/{split}.csv "
+        f"(or call prepare_kinetics(root, download=True))")
+    with open(ann, newline='') as f: rows = list(csv.DictReader(f))
+    if not rows or not {'label', 'youtube_id', 'time_start', 'time_end'} <= set(rows[0]):
+        raise VidlabError(f"{ann}: expected the Kinetics columns label,youtube_id,time_start,time_end,split")
+    found = {p.name: p for p in (root/split).rglob('*.mp4')} if (root/split).is_dir() else {}
+    names = [kinetics_name(r['youtube_id'], r['time_start'], r['time_end']) for r in rows]
+    out = {found[n]: r['label'] for n, r in zip(names, rows) if n in found}
+    if not out: raise VidlabError(
+        f"none of the {len(rows)} clips in {ann.name} is under {root/split}: fetch them from the CVDF mirror "
+        f"(prepare_kinetics(..., download=True, parts=N)) or from YouTube with the official downloader "
+        f"({KINETICS_CRAWLER}); vidlab does not download from YouTube")
+    if len(out) < len(rows): warnings.warn(f"{len(rows) - len(out)} of {len(rows)} Kinetics {split} clips "
+                                           f"are not on disk (gone from YouTube or not fetched): using {len(out)}")
+    return out
+
+def fake_kinetics(root, split: str = 'train', labels=('abseiling', 'playing guitar'), per_label: int = 2,
+                  frames: int = 30, flat: bool = False) -> Path:
+    "A tiny Kinetics split in the downloader's layout (`flat`: the CVDF one), with one listed clip missing."
+    root = Path(root); rows = []
+    for i, l in enumerate(labels):
+        for k in range(per_label + (i == 0)):
+            rows.append((l, f'yt{i}{k}' + 'x' * 7, 10 * k, 10 * k + 10, split))
+    files = {('' if flat else f'{l}/') + kinetics_name(y, s, e): frames for l, y, s, e, _ in rows[1:]}
+    fake_videos(root/split, files)
+    (root/'annotations').mkdir(parents=True, exist_ok=True)
+    with open(root/'annotations'/f'{split}.csv', 'w', newline='') as f:
+        w = csv.writer(f); w.writerow(['label', 'youtube_id', 'time_start', 'time_end', 'split']); w.writerows(rows)
+    return root
+
+# %% ../nbs/02_data.ipynb #97fcada3
+class FrameTriplets(Dataset):
+    "Interpolation triplets: item i is (frame0, frame1, middle), each (H,W,3) in [0,1], read when asked for."
+    def __init__(self, triplets: list[tuple[Path, Path, Path]], names: list[str], max_size: int | None = None):
+        self.triplets, self.names, self.max_size = list(triplets), list(names), max_size
+    def __len__(self): return len(self.triplets)
+    def __getitem__(self, i): return tuple(read_image(p, self.max_size) for p in self.triplets[i])
+    def __repr__(self): return f"FrameTriplets({len(self)} triplets: {', '.join(self.names[:3])}, ...)"
+
+def _check_triplets(trips, names, where, url) -> FrameTriplets:
+    missing = [n for n, t in zip(names, trips) if not all(p.is_file() for p in t)]
+    if missing: raise VidlabError(f"{len(missing)} of {len(names)} triplets under {where} lack files, "
+                                  f"e.g. {missing[0]}: unpack {url} there again")
+    if not names: raise VidlabError(f"{where}: no triplets listed")
+    return trips, names
+
+VIMEO_TRIPLET_URL = 'http://data.csail.mit.edu/tofu/dataset/vimeo_triplet.zip'
+
+def vimeo_triplets(root, split: str = 'test', download: bool = False, max_size: int | None = None):
+    "Vimeo-90K triplets of `split` ('train' | 'test') under `root` (or `root/vimeo_triplet`)."
+    root = Path(root)
+    if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if download and not (root/'vimeo_triplet').is_dir() and not (root/'sequences').is_dir():
+        extract(_fetch(VIMEO_TRIPLET_URL, root/'vimeo_triplet.zip'), root)
+    base = root if (root/'sequences').is_dir() else root/'vimeo_triplet'
+    lst = base/f'tri_{split}list.txt'
+    if not lst.is_file(): raise FileNotFoundError(f"no {lst}: download and unpack {VIMEO_TRIPLET_URL} "
+                                                  f"into {root} (or vimeo_triplets(root, download=True))")
+    names = [l.strip() for l in lst.read_text().splitlines() if l.strip()]
+    trips = [tuple(base/'sequences'/n/f'im{k}.png' for k in (1, 3, 2)) for n in names]
+    return FrameTriplets(*_check_triplets(trips, names, base/'sequences', VIMEO_TRIPLET_URL), max_size)
+
+MIDDLEBURY_URLS = ['https://vision.middlebury.edu/flow/data/comp/zip/other-color-allframes.zip',
+                   'https://vision.middlebury.edu/flow/data/comp/zip/other-gt-interp.zip']
+
+def middlebury_triplets(root, download: bool = False, max_size: int | None = None):
+    "Middlebury 'other' triplets under `root`: `input/<seq>/frame10.png, frame11.png`, `gt/<seq>/frame10i11.png`."
+    root = Path(root)
+    if download and not (root/'input').is_dir() and not (root/'other-data').is_dir():
+        for url in MIDDLEBURY_URLS: extract(_fetch(url, root/url.rsplit('/', 1)[-1]), root)
+    inp, gt = (root/'input', root/'gt') if (root/'input').is_dir() else (root/'other-data', root/'other-gt-interp')
+    if not gt.is_dir(): raise FileNotFoundError(f"no {root/'gt'} (or {gt}): download and unpack "
+                                                f"{' and '.join(MIDDLEBURY_URLS)} into {root}")
+    names = sorted(p.name for p in gt.iterdir() if p.is_dir())
+    trips = [(inp/n/'frame10.png', inp/n/'frame11.png', gt/n/'frame10i11.png') for n in names]
+    return FrameTriplets(*_check_triplets(trips, names, root, MIDDLEBURY_URLS[0]), max_size)
+
+# %% ../nbs/02_data.ipynb #0266c714
+def _fake_frames(n: int, size: int, seed: int):
+    return moving_shapes(1, size, n, seed=seed)[0][0]
+
+def fake_vimeo(root, sequences=('00001/0001', '00001/0002', '00002/0001'), size: int = 32) -> Path:
+    "A tiny Vimeo-90K triplet set in its own layout; the last sequence is the test list."
+    base = Path(root)/'vimeo_triplet'
+    for i, s in enumerate(sequences):
+        for k, f in enumerate(_fake_frames(3, size, i)): write_image(base/'sequences'/s/f'im{k + 1}.png', f)
+    (base/'tri_trainlist.txt').write_text(''.join(s + '\n' for s in sequences[:-1]))
+    (base/'tri_testlist.txt').write_text(sequences[-1] + '\n')
+    return Path(root)
+
+def fake_middlebury(root, sequences=('Beanbags', 'Walking'), size: int = 32) -> Path:
+    "A tiny Middlebury 'other' set in the interpolation layout (input/, gt/)."
+    root = Path(root)
+    for i, s in enumerate(sequences):
+        f0, mid, f1 = _fake_frames(3, size, i)
+        write_image(root/'input'/s/'frame10.png', f0); write_image(root/'input'/s/'frame11.png', f1)
+        write_image(root/'gt'/s/'frame10i11.png', mid)
+    return root
+
+# %% ../nbs/02_data.ipynb #9d4194b3
+DATASETS = ['folder', 'ucf101', 'kinetics', 'vimeo', 'middlebury']
+
+def load_video_dataset(spec: str, split: str = 'train', download: bool = False, **kw):
+    "A `VideoClips` (or `FrameTriplets`) from 'ucf101:ROOT', 'kinetics:ROOT', 'folder:DIR', ... (see above)."
+    kind, _, where = spec.partition(':')
+    if kind not in DATASETS: kind, where = '', spec
+    if kind == 'ucf101':
+        ucf = prepare_ucf101(where, download, kw.pop('fold', 1))
+        return VideoClips(ucf[split], root=Path(where)/'UCF-101', labels='folder', **kw)
+    if kind == 'kinetics':
+        k = prepare_kinetics(where, split, download, kw.pop('version', '400'), kw.pop('parts', 1))
+        labels = {str(p): l for p, l in k.items()} if all(k.values()) else None
+        return VideoClips(list(k), root=Path(where)/split, labels=labels, **kw)
+    if kind == 'vimeo': return vimeo_triplets(where, split, download, kw.get('max_size'))
+    if kind == 'middlebury': return middlebury_triplets(where, download, kw.get('max_size'))
+    if kind == 'folder' or Path(where).exists(): return VideoClips(where, split=split, **kw)
+    if where in SAMPLE_CLIPS: return VideoClips(clip_path(where), split=split, **kw)
+    raise ValueError(f"unknown dataset {spec!r}: give one of {[d + ':PATH' for d in DATASETS]}, a folder or "
+                     f"a video file, or a sample clip name {sorted(SAMPLE_CLIPS)}")
