@@ -4,31 +4,33 @@
 
 # %% ../nbs/06_cli.ipynb #5ec660ef
 from __future__ import annotations
-import argparse, importlib, pkgutil, sys, time, types, typing, warnings
+import argparse, importlib, importlib.util, os, pkgutil, shlex, subprocess, sys, time, types, typing, warnings
 from dataclasses import fields
 from pathlib import Path
 from typing import Callable
 import vidlab
-from .core import Config, ConfigError, VidlabError, run_dir, save_json, mode, get_device
+from . import core
+from .core import Config, ConfigError, VidlabError, run_dir, save_json, mode, get_device, type_hints, release_run
 from .media import VideoError
 from .metrics import table
+from .train import NonFiniteLoss
 
 # %% auto #0
 __all__ = ['COMMANDS', 'DEMOS', 'CORE_MODULES', 'arg', 'command', 'register_demo', 'load_chapters', 'add_config_args',
-           'config_from_args', 'run_demo', 'info', 'build_parser', 'main']
+           'config_from_args', 'run_demo', 'info', 'build_parser', 'torchrun_argv', 'main']
 
 # %% ../nbs/06_cli.ipynb #799a7d32
 COMMANDS: dict[str, dict[str, dict]] = {}
 DEMOS: dict[str, Callable] = {}
-CORE_MODULES = {'core', 'media', 'data', 'metrics', 'train', 'panel', 'cli', '_modidx'}
+CORE_MODULES = {'core', 'media', 'data', 'metrics', 'train', 'panel', 'cli', 'demo', '_modidx'}
 
 def arg(*flags, **kw): "An argparse argument for `command(args=...)`."; return (flags, kw)
 
 def command(chapter: str, name: str | None = None, config: type[Config] | None = None, args=(), help: str = ''):
-    "Decorator: register `fn(args)` as `vidlab <chapter> <name>`."
+    "Decorator: register `fn(args)` as `vidlab <chapter> <name>` (`name=''`: as `vidlab <chapter>` itself)."
     def deco(fn):
-        COMMANDS.setdefault(chapter, {})[name or fn.__name__] = dict(fn=fn, config=config, args=list(args),
-                                                                     help=help or (fn.__doc__ or '').strip())
+        COMMANDS.setdefault(chapter, {})[fn.__name__ if name is None else name] = dict(
+            fn=fn, config=config, args=list(args), help=help or (fn.__doc__ or '').strip())
         return fn
     return deco
 
@@ -49,7 +51,7 @@ def _str2bool(s): return str(s).lower() in ('1', 'true', 'yes', 'on')
 
 def add_config_args(p: argparse.ArgumentParser, cls: type[Config]):
     "One `--field` option per config field, plus `--config FILE` and `--preset`."
-    hints, preset = typing.get_type_hints(cls), cls.preset()
+    hints, preset = type_hints(cls), cls.preset()
     g = p.add_argument_group(f'{cls.__name__} (defaults: the {mode()} preset)')
     g.add_argument('--config', help='a JSON or YAML file of config values (options given here override it)')
     g.add_argument('--preset', choices=['fast', 'full'], help='start from this preset instead of the automatic one')
@@ -72,6 +74,12 @@ def config_from_args(cls: type[Config], ns) -> Config:
 # %% ../nbs/06_cli.ipynb #6c308043
 def run_demo(out=None, only=None) -> dict:
     "Run each registered chapter's quick run; write its videos and a summary into one run folder."
+    if importlib.util.find_spec('vidlab.demo') is not None:   # the first-impression page (nbs/07_demo) renders them
+        from vidlab import demo
+        return demo.run_demo(out, only)
+    return _plain_demo(out, only)
+
+def _plain_demo(out=None, only=None) -> dict:
     load_chapters()
     out = run_dir(out, name='demo')
     chapters = [c for c in DEMOS if not only or c in only]
@@ -97,6 +105,16 @@ def info() -> dict:
                 chapters=sorted(COMMANDS), threads=torch.get_num_threads())
 
 # %% ../nbs/06_cli.ipynb #38e01a9a
+def _add_command(p, c, train: bool):
+    for flags, kw in c['args']: p.add_argument(*flags, **kw)
+    declared = {f for flags, _ in c['args'] for f in flags}
+    if train and '--resume' not in declared:
+        p.add_argument('--resume', action='store_true', help='continue the run saved in the output folder')
+    if train and '--nproc' not in declared:
+        p.add_argument('--nproc', type=int, default=1, metavar='N', help='train with N processes (torchrun)')
+    if c['config']: add_config_args(p, c['config'])
+    p.set_defaults(_cmd=c)
+
 def build_parser() -> argparse.ArgumentParser:
     load_chapters()
     p = argparse.ArgumentParser(prog='vidlab', description='vidlab: train and run the video models of the vidlab book.')
@@ -107,13 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(_run=lambda ns: run_demo(ns.out, ns.only) and 0)
     sub.add_parser('info', help='versions, device and mode').set_defaults(_run=lambda ns: print(info()) or 0)
     for ch, cmds in sorted(COMMANDS.items()):
+        if '' in cmds:                                    # a chapter that is one command: `vidlab bench --video X`
+            c = cmds['']
+            _add_command(sub.add_parser(ch, help=c['help'], description=c['help']), c, train=False)
+            continue
         cp = sub.add_parser(ch, help=f'{ch} chapter: ' + ', '.join(cmds))
         cs = cp.add_subparsers(dest='command', metavar='COMMAND', required=True)
         for name, c in cmds.items():
-            sp = cs.add_parser(name, help=c['help'], description=c['help'])
-            for flags, kw in c['args']: sp.add_argument(*flags, **kw)
-            if c['config']: add_config_args(sp, c['config'])
-            sp.set_defaults(_cmd=c)
+            _add_command(cs.add_parser(name, help=c['help'], description=c['help']), c, train=name == 'train')
     return p
 
 def _run_command(ns):
@@ -121,13 +140,40 @@ def _run_command(ns):
     if c['config']: ns.cfg = config_from_args(c['config'], ns)
     return c['fn'](ns)
 
+def torchrun_argv(argv: list[str], nproc: int) -> list[str]:
+    "The command line that re-runs `vidlab ARGV` (without --nproc) under torchrun with `nproc` processes."
+    rest, skip = [], False
+    for a in argv:
+        if skip: skip = False
+        elif a == '--nproc': skip = True
+        elif not a.startswith('--nproc='): rest.append(a)
+    return [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}',
+            '-m', 'vidlab.cli', *rest]
+
+def _one_line(e) -> str: return ' '.join(str(e).split('\n'))
+
 def main(argv=None) -> int:
     "Entry point of the `vidlab` command."
+    argv = list(sys.argv[1:] if argv is None else map(str, argv))
     ns = build_parser().parse_args(argv)
+    if getattr(ns, 'nproc', 1) > 1 and 'LOCAL_RANK' not in os.environ:
+        return subprocess.call(torchrun_argv(argv, ns.nproc))
+    if int(os.environ.get('RANK', 0)) > 0: sys.stdout = open(os.devnull, 'w')   # torchrun: rank 0 speaks
+    held = set(core.LOCKED)
     try: rc = ns._run(ns) if hasattr(ns, '_run') else _run_command(ns)
+    except NonFiniteLoss as e:
+        print(f'vidlab: training stopped: {_one_line(e)}', file=sys.stderr)
+        return 1
     except (VidlabError, ConfigError, VideoError, FileNotFoundError, ValueError) as e:
-        print(f'vidlab: error: {e}', file=sys.stderr)
+        print(f'vidlab: error: {_one_line(e)}', file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        again = ['--resume'] if hasattr(ns, 'resume') and '--resume' not in argv else []
+        print('\nvidlab: interrupted' + (f'; the saved state continues with: vidlab {shlex.join(argv + again)}'
+              if hasattr(ns, 'resume') else ''), file=sys.stderr)
+        return 130
+    finally:
+        for p in core.LOCKED - held: release_run(p)       # the run folders this command locked are free again
     return rc if isinstance(rc, int) else 0
 
 # %% ../nbs/06_cli.ipynb #a93e5066

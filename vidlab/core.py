@@ -14,10 +14,10 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['LOCK', 'REGISTRY', 'is_fast', 'mode', 'get_device', 'seed_everything', 'setup_torch', 'VidlabError', 'ConfigError',
-           'knob', 'type_hints', 'Config', 'atomic_save', 'atomic_write_text', 'save_json', 'load_json', 'lock_run',
-           'release_run', 'run_dir', 'qualname', 'locate', 'register', 'registered', 'save_checkpoint', 'Checkpoint',
-           'read_checkpoint', 'load_checkpoint']
+__all__ = ['LOCK', 'LOCKED', 'REGISTRY', 'is_fast', 'mode', 'get_device', 'seed_everything', 'setup_torch', 'VidlabError',
+           'ConfigError', 'knob', 'type_hints', 'Config', 'atomic_save', 'atomic_write_text', 'save_json', 'load_json',
+           'lock_run', 'release_run', 'run_dir', 'qualname', 'locate', 'register', 'registered', 'save_checkpoint',
+           'Checkpoint', 'read_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #446957db
 def _flag(name): return os.environ.get(name, '').strip().lower() not in ('', '0', 'false', 'no')
@@ -201,6 +201,7 @@ def load_json(path): return json.loads(Path(path).read_text())
 
 # %% ../nbs/00_core.ipynb #6d2a7a7b
 LOCK = '.vidlab-run.lock'
+LOCKED: set[Path] = set()                               # run folders this process holds
 
 def _alive(pid: int) -> bool:
     try: os.kill(pid, 0)
@@ -225,7 +226,7 @@ def lock_run(path) -> Path:
                 raise VidlabError(f"{path} holds a live run (pid {other.get('pid')} on {other.get('host')}): "
                                   f"choose another output folder, or let that run finish") from None
             lock.unlink(missing_ok=True)                  # a dead run's lock: take it over
-    atexit.register(release_run, path)
+    if Path(path) not in LOCKED: LOCKED.add(Path(path)); atexit.register(release_run, path)
     return Path(path)
 
 def release_run(path):
@@ -234,6 +235,7 @@ def release_run(path):
     try:
         if json.loads(lock.read_text()).get('pid') == os.getpid(): lock.unlink()
     except (OSError, ValueError): pass
+    LOCKED.discard(Path(path))
 
 def run_dir(path=None, name: str = 'run', root='runs', lock: bool = True) -> Path:
     "Create and return the folder for a run, `path` or `root/name-<date>-<time>`, locked for this run (see above)."
