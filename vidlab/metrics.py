@@ -11,7 +11,7 @@ from .media import resize_video
 
 # %% auto #0
 __all__ = ['mse', 'psnr', 'psnr_per_frame', 'ssim_map', 'ssim', 'ssim_per_frame', 'temporal_consistency', 'flicker', 'blend',
-           'linear_blend', 'repeat_frame', 'copy_last', 'bicubic_upsample', 'table']
+           'linear_blend', 'repeat_frame', 'copy_last', 'bicubic_upsample', 'Table', 'table']
 
 # %% ../nbs/03_metrics.ipynb #29517919
 def _check_pair(a, b):
@@ -19,17 +19,22 @@ def _check_pair(a, b):
     if a.shape != b.shape: raise ValueError(f"shapes differ: {tuple(a.shape)} vs {tuple(b.shape)}")
     return a, b
 
+def _finite(*xs) -> bool: return all(bool(torch.isfinite(x).all()) for x in xs)
+
 def mse(a, b) -> float: a, b = _check_pair(a, b); return F.mse_loss(a, b).item()
 
 def psnr(a, b, max_val: float = 1.0) -> float:
-    "PSNR in dB of `a` against `b` over all their values (capped at 100 dB for identical inputs)."
-    return min(100.0, 10 * math.log10(max_val**2 / max(mse(a, b), 1e-10)))
+    "PSNR in dB of `a` against `b` over all their values (capped at 100 dB for identical inputs; nan if either is not finite)."
+    a, b = _check_pair(a, b)
+    if not _finite(a, b): return math.nan                 # a broken prediction never scores
+    return min(100.0, 10 * math.log10(max_val**2 / max(F.mse_loss(a, b).item(), 1e-10)))
 
 def psnr_per_frame(a, b, max_val: float = 1.0) -> torch.Tensor:
-    "PSNR of each frame of (T,H,W,C) clips."
+    "PSNR of each frame of (T,H,W,C) clips (nan for a frame that is not finite)."
     a, b = _check_pair(a, b)
     m = ((a - b)**2).flatten(1).mean(1).clamp_min(1e-10)
-    return (10 * torch.log10(max_val**2 / m)).clamp_max(100.0)
+    bad = ~(torch.isfinite(a).flatten(1).all(1) & torch.isfinite(b).flatten(1).all(1))
+    return (10 * torch.log10(max_val**2 / m)).clamp_max(100.0).masked_fill(bad, math.nan)
 
 # %% ../nbs/03_metrics.ipynb #eb1749a9
 def _gauss_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
@@ -51,8 +56,9 @@ def ssim_map(a, b, max_val: float = 1.0, win: int = 11, sigma: float = 1.5) -> t
     return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (va + vb + c2))
 
 def ssim(a, b, max_val: float = 1.0) -> float:
-    "Mean SSIM of images or clips (...,H,W,C) in [0, max_val]."
-    return ssim_map(a, b, max_val).mean().item()
+    "Mean SSIM of images or clips (...,H,W,C) in [0, max_val] (nan if either is not finite)."
+    a, b = _check_pair(a, b)
+    return ssim_map(a, b, max_val).mean().item() if _finite(a, b) else math.nan
 
 def ssim_per_frame(a, b, max_val: float = 1.0) -> torch.Tensor:
     "SSIM of each frame of (T,H,W,C) clips."
@@ -98,10 +104,23 @@ def bicubic_upsample(video, scale: float | None = None, size: tuple[int, int] | 
     return resize_video(torch.as_tensor(video).float(), size=size, scale=scale, mode='bicubic')
 
 # %% ../nbs/03_metrics.ipynb #0c409257
-def table(rows: list[dict], floatfmt: str = '.2f') -> str:
-    "A list of dicts as a Markdown table (print it, or show it with `IPython.display.Markdown`)."
-    if not rows: return ''
+class Table(str):
+    "A Markdown table that Jupyter (and the book) shows as a table, and that prints as Markdown."
+    def _repr_markdown_(self): return str(self)
+    def _repr_html_(self):
+        import html, re
+        rows = [[html.escape(c.strip().replace('\\|', '|')) for c in re.split(r'(?<!\\)\|', l.strip()[1:-1])]
+                for l in self.splitlines()]
+        if len(rows) < 2: return ''
+        cell = lambda tag, r: '<tr>' + ''.join(f'<{tag}>{c}</{tag}>' for c in r) + '</tr>'
+        return ('<table>\n<thead>' + cell('th', rows[0]) + '</thead>\n<tbody>\n'
+                + '\n'.join(cell('td', r) for r in rows[2:]) + '\n</tbody>\n</table>')
+    def __repr__(self): return str(self)
+
+def table(rows: list[dict], floatfmt: str = '.2f') -> Table:
+    "A list of dicts as a Markdown `Table`: make it a cell's last expression (or `display` it) to see a table."
+    if not rows: return Table('')
     cols = list(dict.fromkeys(k for r in rows for k in r))
-    fmt = lambda v: format(v, floatfmt) if isinstance(v, float) else str(v)
+    fmt = lambda v: format(v, floatfmt) if isinstance(v, float) else str(v).replace('|', '\\|')
     lines = ['| ' + ' | '.join(cols) + ' |', '|' + '|'.join('---' for _ in cols) + '|']
-    return '\n'.join(lines + ['| ' + ' | '.join(fmt(r.get(c, '')) for c in cols) + ' |' for r in rows])
+    return Table('\n'.join(lines + ['| ' + ' | '.join(fmt(r.get(c, '')) for c in cols) + ' |' for r in rows]))

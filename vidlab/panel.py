@@ -9,7 +9,7 @@ from dataclasses import fields
 from typing import Callable
 import ipywidgets as W
 import torch
-from .core import Config
+from .core import Config, type_hints
 
 # %% auto #0
 __all__ = ['field_widget', 'config_form', 'form_config', 'ControlPanel']
@@ -34,7 +34,7 @@ def field_widget(f, typ, value):
 
 def config_form(cfg: Config, only=None) -> W.VBox:
     "A VBox of widgets for `cfg`'s knobs (or the fields named in `only`); `form.widgets` maps names to widgets."
-    hints = typing.get_type_hints(type(cfg))
+    hints = type_hints(type(cfg))
     ws = {}
     for f in fields(cfg):
         if only is not None and f.name not in only: continue
