@@ -21,8 +21,10 @@ def test_demo_with_nothing_to_run_says_why(cli, tmp_path):
     assert r.returncode == 2 and 'no chapter demos' in r.stderr
 
 def test_every_chapter_has_a_demo():
+    "Every chapter with a `train` command has a demo (a one-command chapter such as `bench` need not)."
+    from vidlab.cli import COMMANDS
     load_chapters()
-    assert sorted(DEMOS) == CHAPTERS
+    assert sorted(DEMOS) == sorted(ch for ch in CHAPTERS if 'train' in COMMANDS.get(ch, {}))
 
 @pytest.mark.skipif(not CHAPTERS, reason='no chapters yet')
 def test_demo_writes_videos_and_summary(cli, tmp_path):
@@ -32,3 +34,53 @@ def test_demo_writes_videos_and_summary(cli, tmp_path):
     summary = json.loads((tmp_path/'demo'/'summary.json').read_text())
     assert ch in summary and (tmp_path/'demo'/'summary.md').exists()
     assert list((tmp_path/'demo'/ch).rglob('*.mp4'))
+
+
+# ---- issue 10 items 2, 3, 9: how a command ends is its exit status ----
+import subprocess, sys, textwrap
+
+TOY = textwrap.dedent("""
+    import sys, torch
+    from dataclasses import dataclass
+    from torch import nn
+    from vidlab.core import Config, knob, run_dir
+    from vidlab.cli import command, arg, main
+    from vidlab.train import fit
+
+    @dataclass
+    class ToyConfig(Config):
+        steps: int = knob(40, 1, 1000)
+        lr: float = knob(0.1, 1e-6, 1e12, log=True)
+
+    @command('toy', 'train', config=ToyConfig, args=[arg('--output_dir', required=True), arg('--stop_at', type=int, default=-1)])
+    def train(args):
+        out = run_dir(args.output_dir)
+        torch.manual_seed(0); m = nn.Linear(4, 1); x = torch.randn(64, 4)
+        def loss_fn(m, step):
+            if step == args.stop_at: raise KeyboardInterrupt
+            return (m(x) ** 2).mean()
+        fit(m, loss_fn, lambda s: s, args.cfg.steps, opt=torch.optim.SGD(m.parameters(), lr=args.cfg.lr),
+            ckpt_path=out/'state.pt', resume=args.resume, progress=False)
+        print('final weight norm', m.weight.norm().item())
+
+    sys.exit(main())
+    """)
+
+@pytest.fixture
+def toy(tmp_path):
+    script = tmp_path/'toy.py'; script.write_text(TOY)
+    return lambda *a, out='run': subprocess.run([sys.executable, str(script), 'toy', 'train', '--output_dir',
+                                                 str(tmp_path/out), *map(str, a)], capture_output=True, text=True, timeout=300)
+
+def test_exit_codes(toy):
+    r = toy('--lr', '1e9')
+    assert r.returncode == 1 and 'lower learning rate' in r.stderr and 'Traceback' not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = toy('--steps', '0')
+    assert r.returncode == 2 and 'steps: 0 is out of range' in r.stderr
+    r = toy('--stop_at', '15')
+    assert r.returncode == 130 and '--resume' in r.stderr and 'Traceback' not in r.stderr
+    resumed = toy('--resume')
+    assert resumed.returncode == 0 and 'resuming train at step 15' in resumed.stdout
+    straight = toy(out='straight')
+    assert straight.stdout.splitlines()[-1] == resumed.stdout.splitlines()[-1]   # the same final weights

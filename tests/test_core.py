@@ -82,3 +82,120 @@ def test_checkpoint_errors(tmp_path):
     with pytest.raises(VidlabError, match='not a readable checkpoint'): load_checkpoint(tmp_path/'junk.pt')
     torch.save({'weights': torch.zeros(3)}, tmp_path/'other.pt')
     with pytest.raises(VidlabError, match='not a vidlab checkpoint'): load_checkpoint(tmp_path/'other.pt')
+
+
+# ---- issue 10: each guarantee has a test that failed on the old core ----
+import math, os, stat, subprocess, sys, textwrap
+from torch import nn
+from vidlab.core import register, run_dir, release_run, save_json, type_hints, LOCK
+from vidlab.train import fit, NonFiniteLoss, step_generator
+
+@pytest.mark.parametrize('folder', [False, True])
+def test_checkpoint_cannot_run_code(tmp_path, folder):
+    "Item 1: a file of plain strings asking to 'rebuild' subprocess.run is refused before anything is called."
+    target = tmp_path/'SOMEFILE'
+    evil = tmp_path/('model_final.pt' if folder else 'evil.pt')
+    for cfg_cls in ['argparse.Namespace', 'builtins.list', 'vidlab.core.Config']:
+        torch.save(dict(model={}, model_class='subprocess.run', config=['touch', str(target)], config_class=cfg_cls,
+                        extra={}), evil)
+        with pytest.raises(VidlabError, match='refused'): load_checkpoint(tmp_path if folder else evil)
+        assert not target.exists()
+    torch.save(dict(model={}, model_class='subprocess.run', config=None, config_class=None, extra={}), evil)
+    with pytest.raises(VidlabError, match='not a registered vidlab class'): load_checkpoint(evil)
+    assert not target.exists()
+
+@register
+class _Net(nn.Module):
+    def __init__(self, cfg=None): super().__init__(); self.lin = nn.Linear(4, 1)
+    def forward(self, x): return self.lin(x)
+
+def test_registered_model_round_trip(tmp_path):
+    m = _Net(); p = save_checkpoint(tmp_path/'m.pt', m)
+    assert torch.equal(load_checkpoint(p, expect=_Net).model.lin.weight, m.lin.weight)
+    with pytest.raises(VidlabError, match='not a Linear'): load_checkpoint(p, expect=nn.Linear)
+
+X4 = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+def _mse(m, b): return (m(X4) ** 2).mean()
+
+def test_non_finite_loss_keeps_last_finite_weights(tmp_path):
+    "Item 2: the model and the checkpoint hold finite weights with a finite loss, and fit raises."
+    torch.manual_seed(0); m = _Net()
+    with pytest.raises(NonFiniteLoss, match='lower learning rate'):
+        fit(m, _mse, lambda s: s, 100, opt=torch.optim.SGD(m.parameters(), lr=1e8), ckpt_path=tmp_path/'s.pt', progress=False)
+    assert math.isfinite(_mse(m, 0).item())
+    m2 = _Net(); m2.load_state_dict(torch.load(tmp_path/'s.pt', weights_only=True)['model'])
+    assert math.isfinite(_mse(m2, 0).item())
+
+def test_metrics_never_score_broken_predictions():
+    "Item 2: a NaN prediction has PSNR nan (it was 100 dB)."
+    x = torch.rand(3, 16, 16, 3)
+    assert math.isnan(psnr(torch.full_like(x, float('nan')), x)) and math.isnan(ssim(torch.full_like(x, float('inf')), x))
+
+def _batch(step): return torch.randint(0, 64, (16,), generator=step_generator(3, step))
+def _loss(m, b): return ((m(X4[b]) - X4[b, :1]) ** 2).mean()
+
+def _train(path=None, resume=False, stop=None, steps=30):
+    torch.manual_seed(0); m = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.2), nn.Linear(16, 1))
+    n = [0]
+    def loss(m, b):
+        if n[0] == stop: raise KeyboardInterrupt
+        n[0] += 1; return _loss(m, b)
+    h = fit(m, loss, _batch, steps, lr=1e-2, sched='cosine', ckpt_path=path, resume=resume, progress=False,
+            eval_fn=lambda m: dict(r=torch.rand(1).item()), eval_every=7)
+    return m, h
+
+def test_interrupt_saves_and_resume_is_bitwise(tmp_path):
+    "Items 3 and 4: Ctrl-C propagates after saving; resume continues at the right step with the same result."
+    ref, _ = _train()
+    with pytest.raises(KeyboardInterrupt): _train(tmp_path/'s.pt', stop=11)
+    assert torch.load(tmp_path/'s.pt', weights_only=True)['extra']['step'] == 10
+    m, h = _train(tmp_path/'s.pt', resume=True)
+    assert h.status == 'done' and h.steps('loss')[0] == 0          # the history before the interrupt is kept
+    for a, b in zip(ref.parameters(), m.parameters()): assert torch.equal(a, b)
+
+def test_evaluation_does_not_change_training():
+    "Item 5: the same seed gives the same weights whatever random numbers eval_fn draws, and however often."
+    def run(every):
+        torch.manual_seed(0); m = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.2), nn.Linear(16, 1))
+        fit(m, _loss, _batch, 20, progress=False, eval_fn=lambda m: dict(r=torch.rand(1).item()), eval_every=every)
+        return m
+    a, b = run(3), run(5)
+    for p, q in zip(a.parameters(), b.parameters()): assert torch.equal(p, q)
+
+def test_run_dir_refuses_a_live_run(tmp_path):
+    "Item 8: a folder that a live process holds is refused; a dead one's lock is taken over."
+    code = f"from vidlab.core import run_dir; import time; run_dir({str(tmp_path/'run')!r}); print('locked', flush=True); time.sleep(60)"
+    p = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == 'locked'
+        with pytest.raises(VidlabError, match='holds a live run'): run_dir(tmp_path/'run')
+    finally: p.kill(); p.wait()
+    assert run_dir(tmp_path/'run') == tmp_path/'run'               # the dead process's lock is taken over
+    release_run(tmp_path/'run'); assert not (tmp_path/'run'/LOCK).exists()
+
+def test_atomic_files_have_the_usual_mode(tmp_path):
+    "Item 8: config.json / metrics.json were 0600."
+    umask = os.umask(0o022); os.umask(umask)
+    p = save_json(tmp_path/'metrics.json', dict(a=1))
+    assert stat.S_IMODE(os.stat(p).st_mode) == 0o666 & ~umask
+
+def test_config_ranges_are_enforced():
+    "Item 9: knob lo/hi are checked (negative sizes used to crash later)."
+    with pytest.raises(ConfigError, match=r'width: -5 is out of range, must be in \[1, 64\]'): C.from_dict(dict(width=-5))
+    with pytest.raises(ConfigError, match='width: 65'): C.fast(width=65)
+    assert C.fast(width=64).width == 64
+
+def test_config_defined_in_a_notebook_namespace():
+    "Item 10: a config class defined where its module is not (nbdev_test's in-process runs) resolves its hints."
+    ns = {'__name__': '__main__'}
+    exec(textwrap.dedent('''
+        from __future__ import annotations
+        from typing import Optional
+        from dataclasses import dataclass
+        from vidlab.core import Config, knob
+        @dataclass
+        class NbConfig(Config):
+            width: int = knob(8, 1, 64)
+            frames: Optional[int] = None
+        '''), ns)
+    assert type_hints(ns['NbConfig'])['width'] is int and ns['NbConfig'].from_dict(dict(frames=3)).frames == 3

@@ -200,7 +200,7 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
         if sched and ex.get('scheduler'): sched.load_state_dict(ex['scheduler'])
         if ex.get('rng'): set_rng_state(ex['rng'])
         start, h = ex['step'] + 1, History.from_dict(ex['history'])
-        if lead and progress: print(f'resuming {desc} at step {start} of {steps} from {ckpt_path}')
+        if lead: print(f'resuming {desc} at step {start} of {steps} from {ckpt_path}')
     elif resume and lead and ckpt_path: print(f'nothing to resume at {ckpt_path}: {desc} starts at step 0')
     get = _batches(batches, rank, world)
     shard = (lambda b: b) if world == 1 or get.__dict__.get('sharded') else (lambda b: shard_batch(b, rank, world))
