@@ -188,7 +188,7 @@ def sample_image(name: str = 'bunny', size: int = 128) -> torch.Tensor:
 
 IMAGES = ['bunny', 'carphone'] + sorted(SYNTHETIC)
 
-# %% ../nbs/02_data.ipynb #48a0e10b
+# %% ../nbs/02_data.ipynb #d23e5481
 import csv, json, hashlib, itertools, os, re, shutil, subprocess, tarfile, warnings, zipfile
 import urllib.request, urllib.error
 from collections.abc import Mapping
@@ -199,7 +199,7 @@ from tqdm.auto import tqdm
 from .core import atomic_write_text
 from .media import VideoError, read_image, write_video, write_image
 
-# %% ../nbs/02_data.ipynb #74a5424c
+# %% ../nbs/02_data.ipynb #3549d11e
 VIDEO_EXTS = {'.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv'}
 
 def probe_video(path) -> tuple[int, float]:
@@ -216,7 +216,7 @@ def probe_video(path) -> tuple[int, float]:
         raise VideoError(f"{path} could not be opened as a video: {last}")
     return int(counts[-1]), float(rate.group(1))
 
-# %% ../nbs/02_data.ipynb #379eea6d
+# %% ../nbs/02_data.ipynb #ce7eb5a5
 def clip_frames(path, start: int = 0, frames: int | None = None, step: int = 1):
     "Yield uint8 (H,W,3) frames `start, start+step, ...` of a video file (at most `frames`)."
     pick = ['-vf', f'select=gte(n\\,{start})*not(mod(n-{start}\\,{step}))',
@@ -248,7 +248,7 @@ def read_clip(path, start: int, frames: int, step: int = 1, max_size: int | None
                          f"{start + (frames - 1) * step}; the file gave only {len(out)} of them")
     return torch.stack(out)
 
-# %% ../nbs/02_data.ipynb #b6659924
+# %% ../nbs/02_data.ipynb #9695be96
 def class_caption(name: str) -> str:
     "A class name in words: 'ApplyEyeMakeup' -> 'apply eye makeup', 'play_guitar' -> 'play guitar'."
     s = re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])', ' ', name)
@@ -276,7 +276,7 @@ def read_captions(path) -> dict[str, str]:
     if not out: raise VidlabError(f"{path}: no captions in it (columns file,caption)")
     return out
 
-# %% ../nbs/02_data.ipynb #70f35b61
+# %% ../nbs/02_data.ipynb #fee3bfcb
 def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
     "(train, test) names: the `test_fraction` with the smallest hash of (seed, name) are held out."
     if not 0 <= test_fraction < 1:
@@ -287,7 +287,7 @@ def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
     test = set(ranked[:n_test])
     return [f for f in files if f not in test], [f for f in files if f in test]
 
-# %% ../nbs/02_data.ipynb #847f3ff1
+# %% ../nbs/02_data.ipynb #8e2f033f
 def list_videos(folder) -> list[Path]:
     "Every video file under `folder` (any depth), sorted."
     folder = Path(folder)
@@ -315,7 +315,7 @@ def _lookup(table: Mapping, name: str, path: Path):
     "A file's entry in a table keyed by its name in the dataset, its path or its file name."
     return next((table[k] for k in (name, str(path), path.name) if k in table), None)
 
-# %% ../nbs/02_data.ipynb #ee12958c
+# %% ../nbs/02_data.ipynb #2c50161e
 def file_labels(names: list[str], paths: list[Path], labels='auto') -> list[str] | None:
     "A class name per file: its folder ('folder'; 'auto' if every file is in one), a mapping, None."
     if labels == 'auto': labels = 'folder' if all('/' in n for n in names) else None
@@ -344,7 +344,7 @@ def file_captions(root: Path, names: list[str], paths: list[Path], captions='aut
                                   f"{missing[0]} (add the row '{missing[0]},<caption>')")
     return out
 
-# %% ../nbs/02_data.ipynb #1bfaa6a4
+# %% ../nbs/02_data.ipynb #11e4ee7f
 class VideoClips(Dataset):
     "Clips of `frames` frames cut from video files; a clip is decoded only when it is asked for."
     def __init__(self, source, frames: int = 16, stride: int | None = None,
@@ -420,7 +420,7 @@ class VideoClips(Dataset):
         if self.skipped: warnings.warn(f"{len(self.skipped)} of {len(self.files)} videos are too "
                                        f"short for one clip, skipped, e.g. {self.skipped[0]}")
 
-# %% ../nbs/02_data.ipynb #aebc4d38
+# %% ../nbs/02_data.ipynb #0d9073ea
 def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 25) -> Path:
     "Write tiny moving-shape videos: {relative path: number of frames}; returns `folder`."
     folder = Path(folder)
@@ -428,7 +428,7 @@ def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 2
         write_video(folder/name, moving_shapes(1, size, n, seed=i)[0][0], fps=fps)
     return folder
 
-# %% ../nbs/02_data.ipynb #3e2ae2c3
+# %% ../nbs/02_data.ipynb #9527e762
 def md5sum(path, chunk: int = 1 << 20) -> str:
     h = hashlib.md5()
     with open(path, 'rb') as f:
@@ -476,7 +476,7 @@ def extract(archive, dest) -> Path:
     else: raise VidlabError(f"{archive}: not a zip, tar or rar archive")
     return dest
 
-# %% ../nbs/02_data.ipynb #005701be
+# %% ../nbs/02_data.ipynb #850ad75e
 UCF101_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101.rar'
 UCF101_SPLITS_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip'
 
@@ -514,7 +514,7 @@ def fake_ucf101(root, classes=('ApplyEyeMakeup', 'JumpRope'), frames: int = 30) 
                                                 for c in classes for k in (1, 2)))
     return root
 
-# %% ../nbs/02_data.ipynb #0a9d7f54
+# %% ../nbs/02_data.ipynb #3a084fd6
 KINETICS_URL = 'https://s3.amazonaws.com/kinetics/{version}/'
 KINETICS_CRAWLER = 'https://github.com/activitynet/ActivityNet/tree/master/Crawler/Kinetics'
 
@@ -571,7 +571,7 @@ def fake_kinetics(root, split: str = 'train', labels=('abseiling', 'playing guit
         w.writerows(rows)
     return root
 
-# %% ../nbs/02_data.ipynb #68d88592
+# %% ../nbs/02_data.ipynb #83a49ffa
 class FrameTriplets(Dataset):
     "Interpolation triplets: item i is (frame0, frame1, middle), each (H,W,3) in [0,1]."
     def __init__(self, triplets: list[tuple[Path, Path, Path]], names: list[str],
@@ -624,7 +624,7 @@ def middlebury_triplets(root, download: bool = False, max_size: int | None = Non
     trips = [(inp/n/'frame10.png', inp/n/'frame11.png', gt/n/'frame10i11.png') for n in names]
     return FrameTriplets(*_check_triplets(trips, names, root, MIDDLEBURY_URLS[0]), max_size)
 
-# %% ../nbs/02_data.ipynb #e2ffc494
+# %% ../nbs/02_data.ipynb #6260e8b2
 def _fake_frames(n: int, size: int, seed: int):
     return moving_shapes(1, size, n, seed=seed)[0][0]
 
@@ -647,7 +647,7 @@ def fake_middlebury(root, sequences=('Beanbags', 'Walking'), size: int = 32) -> 
         write_image(root/'gt'/s/'frame10i11.png', mid)
     return root
 
-# %% ../nbs/02_data.ipynb #277a3675
+# %% ../nbs/02_data.ipynb #26c92dce
 DATASETS = ['folder', 'ucf101', 'kinetics', 'vimeo', 'middlebury']
 
 def load_video_dataset(spec: str, split: str = 'train', download: bool = False, **kw):
