@@ -63,7 +63,7 @@ def compose(panels, min_height: int = MIN_HEIGHT, gap: int = 8, bg: int = 255) -
         cols += [label(v, t), np.full((T, H + 36, gap, 3), bg, np.uint8)]
     return pad_even(np.concatenate(cols[:-1], 2))
 
-# %% ../nbs/07_demo.ipynb #000d300d
+# %% ../nbs/07_demo.ipynb #000d300e
 HEADLINE_KEYS = ('task', 'data', 'metric', 'model', 'baseline', 'baseline_name')
 
 def _scalar(v):
@@ -98,7 +98,7 @@ def chapter_result(res) -> dict:
                 fps=float(fps) if isinstance(fps, (int, float)) and fps > 0 else 8.0,
                 scalars=scalars, notes=[note.strip()] if note else [])
 
-# %% ../nbs/07_demo.ipynb #000d3010
+# %% ../nbs/07_demo.ipynb #000d3011
 PAGE_VIDEO = 'demo'     # file names this module writes: demo.mp4, demo-<name>.mp4
 
 def _own(p: Path) -> bool: return p.stem == PAGE_VIDEO or p.stem.startswith(PAGE_VIDEO + '-')
@@ -126,7 +126,7 @@ def page_videos(folder, r: dict, max_frames: int = 240) -> list[dict]:
         add(folder/f'{PAGE_VIDEO}-{p.stem}.mp4', frames, title, [title], video_fps(p, default=r['fps']))
     return out
 
-# %% ../nbs/07_demo.ipynb #000d3013
+# %% ../nbs/07_demo.ipynb #000d3014
 def _fmt(v) -> str:
     if isinstance(v, float): return f'{v:.4g}' if abs(v) < 1e4 else f'{v:.3e}'
     return str(v)
@@ -204,7 +204,7 @@ each model on data it did not train on, next to the simple baseline it has to be
 <p class="small">Numbers: <code>summary.json</code> in this folder. Re-run: <code>vidlab demo</code>
 (<code>--only {' '.join(chs)}</code> for some chapters).</p></body></html>"""
 
-# %% ../nbs/07_demo.ipynb #000d3015
+# %% ../nbs/07_demo.ipynb #000d3016
 def _device() -> str:
     try:
         from vidlab.core import get_device
