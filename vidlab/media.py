@@ -4,20 +4,22 @@
 
 # %% ../nbs/01_media.ipynb #b4064a49
 from __future__ import annotations
-import re, itertools
+import logging, re, subprocess, warnings
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
 import imageio_ffmpeg
 import mediapy as media
+from PIL import Image
 
 media.set_ffmpeg(imageio_ffmpeg.get_ffmpeg_exe())   # the ffmpeg inside the imageio-ffmpeg wheel: no system ffmpeg needed
+logging.getLogger('imageio_ffmpeg').addFilter(lambda r: 'different from the source frame size' not in r.getMessage())
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'VideoError', 'as_rgb', 'video_fps', 'even_size', 'resize_video', 'read_video', 'read_image', 'to_uint8',
-           'pad_even', 'write_video', 'write_image', 'save_frames', 'extract_frames', 'show_videos', 'show_video',
-           'hstack', 'frame_strip', 'show_frames']
+__all__ = ['IMAGE_EXTS', 'VideoError', 'as_rgb', 'video_info', 'video_fps', 'even_size', 'resize_video', 'iter_frames',
+           'iter_chunks', 'read_video', 'read_image', 'to_uint8', 'pad_even', 'write_video', 'write_image',
+           'save_frames', 'extract_frames', 'show_videos', 'show_video', 'hstack', 'frame_strip', 'show_frames']
 
 # %% ../nbs/01_media.ipynb #5c3b00b8
 class VideoError(ValueError):
@@ -40,37 +42,87 @@ def as_rgb(frame: np.ndarray) -> np.ndarray:
     return f
 
 # %% ../nbs/01_media.ipynb #a3110602
-def _file_frames(path: Path):
-    "Yield (H,W,3) uint8 frames of a video file, decoded by imageio-ffmpeg."
+def _ffmpeg(): return imageio_ffmpeg.get_ffmpeg_exe()
+
+def _probe(path: Path) -> dict:
+    "ffmpeg's header of a video file (its first frame is the only one decoded)."
     try:
-        gen = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24')
-        meta = next(gen)
+        gen = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24'); meta = next(gen); gen.close()
     except Exception as e:
         msg = str(e).strip().splitlines()
         raise VideoError(f"{path} could not be opened as a video: {msg[-1] if msg else type(e).__name__}") from None
-    w, h = meta['size']
+    return meta
+
+def _count_packets(path: Path) -> int | None:
+    "The number of video packets (= frames) in a file, counted without decoding."
+    r = subprocess.run([_ffmpeg(), '-hide_banner', '-i', str(path), '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-'],
+                       capture_output=True, text=True)
+    n = re.findall(r'frame=\s*(\d+)', r.stderr)
+    return int(n[-1]) if n else None
+
+def video_info(path) -> dict:
+    "What the container says: `size` (w, h), `fps`, `frames` and `duration` (a GIF's fps: its frames over its duration)."
+    path = Path(path)
+    meta = _probe(path)
+    fps, dur, n = float(meta.get('fps') or 0), float(meta.get('duration') or 0), None
+    if str(meta.get('codec', '')).startswith('gif'):      # frames carry their own delays: count them
+        n = _count_packets(path)
+        if n and dur: fps = n / dur
+    if n is None and fps and dur: n = round(fps * dur)
+    return dict(size=tuple(meta.get('source_size') or meta['size']), fps=fps or None, frames=n, duration=dur or None)
+
+def video_fps(path, default: float = 24.0) -> float:
+    "The frame rate of a video file (a GIF's or variable-rate file's mean rate; `default` for a folder of frames)."
+    path = Path(path)
+    if path.is_dir(): return default
+    try: return float(video_info(path)['fps'] or default)
+    except Exception: return default
+
+def _file_frames(path: Path, max_size=None, max_frames=None, step=1, start=0):
+    "Yield (h,w,3) uint8 frames of a video file: ffmpeg selects, scales and converts them (each decoded frame once)."
+    info = video_info(path)
+    W, H = info['size']
+    h, w = even_size(H, W, max_size)
+    vf = [f"select='gte(n,{start})*not(mod(n-{start},{step}))'"] if start or step > 1 else []
+    if (h, w) != (H, W) and max(H, W) > (max_size or 1e9): vf.append(f'scale={w}:{h}:flags=area+accurate_rnd+full_chroma_int')
+    out = ['-an', '-fps_mode', 'passthrough'] + (['-vf', ','.join(vf)] if vf else []) + \
+          (['-frames:v', str(max_frames)] if max_frames else [])
     try:
-        for buf in gen: yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+        gen = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24', output_params=out); ow, oh = next(gen)['size']
+    except Exception as e:
+        raise VideoError(f"{path} could not be decoded: {str(e).strip().splitlines()[-1][:200]}") from None
+    n = 0
+    try:
+        for buf in gen:
+            yield np.frombuffer(buf, np.uint8).reshape(oh, ow, 3)[:h, :w]; n += 1
     except VideoError: raise
     except Exception as e:
         raise VideoError(f"{path}: decoding stopped part way (is the file truncated or corrupt?): {str(e).strip()[:200]}") from None
     finally: gen.close()
+    if info['frames']:
+        expected = len(range(start, info['frames'], step))
+        if max_frames: expected = min(expected, max_frames)
+        if n < 0.95 * expected - 1:
+            warnings.warn(f"{path}: {n} frames decoded, but the container announces {expected}: the file may be truncated")
 
-def _folder_frames(path: Path):
+def _image_size(p: Path) -> tuple[int, int]:
+    try:
+        with Image.open(p) as im: return im.size
+    except Exception as e: raise VideoError(f"{p} could not be read as an image: {e}") from None
+
+def _folder_frames(path: Path, max_size=None, max_frames=None, step=1, start=0):
+    "Yield (h,w,3) uint8 frames of a folder of images, after checking (from their headers) that they share one size."
     files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTS), key=_natural_key)
     if not files: raise VideoError(f"{path} has no image frames ({', '.join(sorted(IMAGE_EXTS))})")
-    for p in files:
-        try: yield as_rgb(media.read_image(p))
+    first = _image_size(files[0])
+    for p in files[1:]:
+        if (s := _image_size(p)) != first:
+            raise VideoError(f"{path}: frames differ in size ({files[0].name} is {first[0]}x{first[1]}, {p.name} is "
+                             f"{s[0]}x{s[1]}); resize them to one size first")
+    for p in files[start::step][:max_frames]:
+        try: img = as_rgb(media.read_image(p))
         except Exception as e: raise VideoError(f"{p} could not be read as an image: {e}") from None
-
-def video_fps(path, default: float = 24.0) -> float:
-    "The frame rate stored in a video file (`default` for a folder of frames)."
-    path = Path(path)
-    if path.is_dir(): return default
-    try:
-        gen = imageio_ffmpeg.read_frames(str(path)); meta = next(gen); gen.close()
-        return float(meta.get('fps') or default)
-    except Exception: return default
+        yield _small(_as_uint8(img), max_size)
 
 # %% ../nbs/01_media.ipynb #d0c71132
 def even_size(h: int, w: int, max_size: int | None = None) -> tuple[int, int]:
@@ -92,29 +144,51 @@ def resize_video(video: torch.Tensor, size: tuple[int, int] | None = None, scale
     return x.permute(0, 2, 3, 1).clamp(0, 1).contiguous()
 
 # %% ../nbs/01_media.ipynb #538473b3
-def _fit(frame: np.ndarray, max_size) -> torch.Tensor:
-    "One uint8 frame as a float (H,W,3) tensor, resized (longer side <= max_size) or cropped to even sizes."
-    x = torch.from_numpy(np.array(frame)).float() / 255   # a copy: decoded buffers are read-only
-    H, W = x.shape[:2]
-    h, w = even_size(H, W, max_size)
-    if max_size and max(H, W) > max_size: return resize_video(x[None], (h, w), mode='bilinear')[0]
-    return x[:h, :w]
+def _as_uint8(img: np.ndarray) -> np.ndarray:
+    if img.dtype == np.uint8: return img
+    if img.dtype == np.uint16: return (img >> 8).astype(np.uint8)
+    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
-def read_video(path, max_size: int | None = None, max_frames: int | None = None, frame_step: int = 1,
-               start: int = 0) -> torch.Tensor:
-    "Read a video file or a folder of frames as a float tensor (T,H,W,3) in [0,1]."
+def _small(f: np.ndarray, max_size=None) -> np.ndarray:
+    "A uint8 frame resized (antialiased) so its longer side is at most `max_size`, or cropped to even sizes: still uint8."
+    H, W = f.shape[:2]
+    h, w = even_size(H, W, max_size)
+    if max_size and max(H, W) > max_size: return np.asarray(Image.fromarray(f).resize((w, h), Image.BILINEAR))
+    return f[:h, :w]
+
+def _fit(frame: np.ndarray, max_size=None) -> torch.Tensor:
+    "One frame as a float (H,W,3) tensor in [0,1], resized or cropped to even sizes while still uint8."
+    return torch.from_numpy(np.array(_small(_as_uint8(frame), max_size))).float().div_(255)
+
+def _frames(path, max_size, max_frames, frame_step, start):
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"No video file or frames folder at {path}")
     if frame_step < 1 or start < 0 or (max_frames is not None and max_frames < 1):
         raise ValueError(f"need frame_step >= 1, start >= 0, max_frames >= 1 (got {frame_step}, {start}, {max_frames})")
     if path.is_file() and path.stat().st_size == 0: raise VideoError(f"{path} is empty (0 bytes)")
-    frames = _folder_frames(path) if path.is_dir() else _file_frames(path)
-    stop = None if max_frames is None else start + max_frames * frame_step
-    out = [_fit(f, max_size) for f in itertools.islice(frames, start, stop, frame_step)]
-    if hasattr(frames, 'close'): frames.close()
-    if not out: raise VideoError(f"{path} has no frames" + (f" from frame {start} on" if start else ''))
-    if len({f.shape for f in out}) > 1: raise VideoError(f"{path}: frames differ in size; resize them to one size first")
-    return torch.stack(out)
+    return (_folder_frames if path.is_dir() else _file_frames)(path, max_size, max_frames, frame_step, start)
+
+def iter_frames(path, max_size: int | None = None, max_frames: int | None = None, frame_step: int = 1,
+                start: int = 0):
+    "The frames of a video file or folder one by one, as float (H,W,3) tensors in [0,1], in bounded memory."
+    for f in _frames(path, max_size, max_frames, frame_step, start): yield torch.from_numpy(np.array(f)).float().div_(255)
+
+def iter_chunks(path, chunk: int = 32, **kw):
+    "The frames of a video in (<=chunk, H, W, 3) float tensors: for work that needs a few frames at a time."
+    buf = []
+    for f in _frames(path, kw.get('max_size'), kw.get('max_frames'), kw.get('frame_step', 1), kw.get('start', 0)):
+        buf.append(f)
+        if len(buf) == chunk: yield torch.from_numpy(np.stack(buf)).float().div_(255); buf = []
+    if buf: yield torch.from_numpy(np.stack(buf)).float().div_(255)
+
+def read_video(path, max_size: int | None = None, max_frames: int | None = None, frame_step: int = 1,
+               start: int = 0) -> torch.Tensor:
+    "Read a video file or a folder of frames as a float tensor (T,H,W,3) in [0,1]."
+    frames = list(_frames(path, max_size, max_frames, frame_step, start))   # uint8, already small
+    if not frames: raise VideoError(f"{path} has no frames" + (f" from frame {start} on" if start else ''))
+    if len({f.shape for f in frames}) > 1: raise VideoError(f"{path}: frames differ in size; resize them to one size first")
+    u8 = np.stack(frames); del frames
+    return torch.from_numpy(u8).float().div_(255)
 
 def read_image(path, max_size: int | None = None) -> torch.Tensor:
     "Read one image as (H,W,3) in [0,1] (even sizes, longer side at most `max_size`)."
@@ -123,7 +197,6 @@ def read_image(path, max_size: int | None = None) -> torch.Tensor:
     try: img = as_rgb(media.read_image(path))
     except VideoError: raise
     except Exception as e: raise VideoError(f"{path} could not be read as an image: {e}") from None
-    if img.dtype != np.uint8: img = (np.clip(img, 0, 1) * 255).astype(np.uint8)
     return _fit(img, max_size)
 
 # %% ../nbs/01_media.ipynb #509f2067
