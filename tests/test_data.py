@@ -221,3 +221,14 @@ def test_load_video_dataset_specs(videos):
     assert len(data.load_video_dataset(f'folder:{videos}', 'test', frames=8, test_fraction=0.25).files) == 1
     assert len(data.load_video_dataset('carphone', 'all', frames=16, max_size=64)) == 7
     with pytest.raises(ValueError, match='unknown dataset'): data.load_video_dataset('ucf:/x')
+
+@pytest.mark.parametrize('fps', [8, 24, 30000 / 1001, 60])
+def test_seek_lands_on_the_same_frames(tmp_path, fps):
+    "MP4s are seeked by time, AVIs read by frame number: both give exactly the frames of a full decode."
+    for ext in ('.mp4', '.avi'):
+        p = data.fake_videos(tmp_path, {f'v{ext}': 90}, fps=fps)/f'v{ext}'
+        n, rate = data.probe_video(p)
+        full = read_video(p)
+        assert n == len(full) == 90
+        for start in (1, 2, 37, 80):
+            torch.testing.assert_close(data.read_clip(p, start, 4, 3, fps=rate), full[start:start + 10:3])

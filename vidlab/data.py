@@ -13,7 +13,7 @@ from .core import VidlabError
 from .media import read_video, resize_video, even_size
 
 # %% auto #0
-__all__ = ['SAMPLE_CLIPS', 'SHAPES', 'COLORS', 'MOTIONS', 'BALL_COLORS', 'SYNTHETIC', 'CLIPS', 'IMAGES', 'VIDEO_EXTS',
+__all__ = ['SAMPLE_CLIPS', 'SHAPES', 'COLORS', 'MOTIONS', 'BALL_COLORS', 'SYNTHETIC', 'CLIPS', 'IMAGES', 'VIDEO_EXTS', 'SEEKABLE',
            'UCF101_URL', 'UCF101_SPLITS_URL', 'KINETICS_URL', 'KINETICS_CRAWLER', 'VIMEO_TRIPLET_URL',
            'MIDDLEBURY_URLS', 'DATASETS', 'clip_path', 'caption', 'all_combos', 'shape_mask', 'moving_shapes',
            'bouncing_balls', 'gray_scott', 'colorize', 'reaction_diffusion', 'sample_clip', 'center_square',
@@ -188,7 +188,7 @@ def sample_image(name: str = 'bunny', size: int = 128) -> torch.Tensor:
 
 IMAGES = ['bunny', 'carphone'] + sorted(SYNTHETIC)
 
-# %% ../nbs/02_data.ipynb #d23e5481
+# %% ../nbs/02_data.ipynb #14c681c4
 import csv, json, hashlib, itertools, os, re, shutil, subprocess, tarfile, warnings, zipfile
 import urllib.request, urllib.error
 from collections.abc import Mapping
@@ -199,7 +199,7 @@ from tqdm.auto import tqdm
 from .core import atomic_write_text
 from .media import VideoError, read_image, write_video, write_image
 
-# %% ../nbs/02_data.ipynb #3549d11e
+# %% ../nbs/02_data.ipynb #12f86a0b
 VIDEO_EXTS = {'.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv'}
 
 def probe_video(path) -> tuple[int, float]:
@@ -216,13 +216,20 @@ def probe_video(path) -> tuple[int, float]:
         raise VideoError(f"{path} could not be opened as a video: {last}")
     return int(counts[-1]), float(rate.group(1))
 
-# %% ../nbs/02_data.ipynb #ce7eb5a5
-def clip_frames(path, start: int = 0, frames: int | None = None, step: int = 1):
+# %% ../nbs/02_data.ipynb #60bf6f67
+SEEKABLE = {'.mp4', '.m4v', '.mov', '.mkv', '.webm'}
+
+def clip_frames(path, start: int = 0, frames: int | None = None, step: int = 1,
+                fps: float | None = None):
     "Yield uint8 (H,W,3) frames `start, start+step, ...` of a video file (at most `frames`)."
-    pick = ['-vf', f'select=gte(n\\,{start})*not(mod(n-{start}\\,{step}))',
+    seek = bool(fps and start and Path(path).suffix.lower() in SEEKABLE)
+    ss = ['-ss', f'{(start - 0.5) / fps:.6f}'] if seek else []     # half a frame early: on `start`
+    first = 0 if seek else start
+    pick = ['-vf', f'select=gte(n\\,{first})*not(mod(n-{first}\\,{step}))',
             '-fps_mode', 'passthrough']
     stop = ['-frames:v', str(frames)] if frames else []
-    gen = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24', output_params=pick + stop)
+    gen = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24', input_params=ss,
+                                     output_params=pick + stop)
     try:
         w, h = next(gen)['size']
         for buf in gen: yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
@@ -239,16 +246,16 @@ def fit_frame(frame: np.ndarray, max_size: int | None = None, size: int | None =
     return x[:h, :w]
 
 def read_clip(path, start: int, frames: int, step: int = 1, max_size: int | None = None,
-              size: int | None = None) -> torch.Tensor:
+              size: int | None = None, fps: float | None = None) -> torch.Tensor:
     "Frames `start, start+step, ...` (`frames` of them) of a video file, resized as decoded."
-    out = [fit_frame(f, max_size, size) for f in clip_frames(path, start, frames, step)]
+    out = [fit_frame(f, max_size, size) for f in clip_frames(path, start, frames, step, fps)]
+    if len(out) < frames and fps: return read_clip(path, start, frames, step, max_size, size)
     if len(out) < frames:
         raise VideoError(f"{path}: a clip of {frames} frames (every {step}) from frame {start} "
-                         f"needs frame "
-                         f"{start + (frames - 1) * step}; the file gave only {len(out)} of them")
+                         f"needs frame {start + (frames - 1) * step}; the file gave {len(out)}")
     return torch.stack(out)
 
-# %% ../nbs/02_data.ipynb #9695be96
+# %% ../nbs/02_data.ipynb #221b5bf6
 def class_caption(name: str) -> str:
     "A class name in words: 'ApplyEyeMakeup' -> 'apply eye makeup', 'play_guitar' -> 'play guitar'."
     s = re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])', ' ', name)
@@ -276,7 +283,7 @@ def read_captions(path) -> dict[str, str]:
     if not out: raise VidlabError(f"{path}: no captions in it (columns file,caption)")
     return out
 
-# %% ../nbs/02_data.ipynb #fee3bfcb
+# %% ../nbs/02_data.ipynb #2c55e266
 def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
     "(train, test) names: the `test_fraction` with the smallest hash of (seed, name) are held out."
     if not 0 <= test_fraction < 1:
@@ -287,7 +294,7 @@ def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
     test = set(ranked[:n_test])
     return [f for f in files if f not in test], [f for f in files if f in test]
 
-# %% ../nbs/02_data.ipynb #8e2f033f
+# %% ../nbs/02_data.ipynb #56049282
 def list_videos(folder) -> list[Path]:
     "Every video file under `folder` (any depth), sorted."
     folder = Path(folder)
@@ -315,7 +322,7 @@ def _lookup(table: Mapping, name: str, path: Path):
     "A file's entry in a table keyed by its name in the dataset, its path or its file name."
     return next((table[k] for k in (name, str(path), path.name) if k in table), None)
 
-# %% ../nbs/02_data.ipynb #2c50161e
+# %% ../nbs/02_data.ipynb #480d4b83
 def file_labels(names: list[str], paths: list[Path], labels='auto') -> list[str] | None:
     "A class name per file: its folder ('folder'; 'auto' if every file is in one), a mapping, None."
     if labels == 'auto': labels = 'folder' if all('/' in n for n in names) else None
@@ -344,7 +351,7 @@ def file_captions(root: Path, names: list[str], paths: list[Path], captions='aut
                                   f"{missing[0]} (add the row '{missing[0]},<caption>')")
     return out
 
-# %% ../nbs/02_data.ipynb #11e4ee7f
+# %% ../nbs/02_data.ipynb #0068ac88
 class VideoClips(Dataset):
     "Clips of `frames` frames cut from video files; a clip is decoded only when it is asked for."
     def __init__(self, source, frames: int = 16, stride: int | None = None,
@@ -376,7 +383,8 @@ class VideoClips(Dataset):
     def __getitem__(self, i: int) -> dict:
         "dict(video=(T,H,W,3), file=name, start=frame[, caption=str][, label=int])."
         f, start = self.clips[i]
-        v = read_clip(self.files[f], start, self.frames, self.steps[f], self.max_size, self.size)
+        v = read_clip(self.files[f], start, self.frames, self.steps[f], self.max_size, self.size,
+                      self.info[f][1])
         if self.uint8: v = (v * 255).round().to(torch.uint8)
         item = dict(video=v, file=self.names[f], start=start)
         if self.captions: item['caption'] = self.captions[f]
@@ -420,7 +428,7 @@ class VideoClips(Dataset):
         if self.skipped: warnings.warn(f"{len(self.skipped)} of {len(self.files)} videos are too "
                                        f"short for one clip, skipped, e.g. {self.skipped[0]}")
 
-# %% ../nbs/02_data.ipynb #0d9073ea
+# %% ../nbs/02_data.ipynb #79b1dd15
 def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 25) -> Path:
     "Write tiny moving-shape videos: {relative path: number of frames}; returns `folder`."
     folder = Path(folder)
@@ -428,7 +436,7 @@ def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 2
         write_video(folder/name, moving_shapes(1, size, n, seed=i)[0][0], fps=fps)
     return folder
 
-# %% ../nbs/02_data.ipynb #9527e762
+# %% ../nbs/02_data.ipynb #b1939646
 def md5sum(path, chunk: int = 1 << 20) -> str:
     h = hashlib.md5()
     with open(path, 'rb') as f:
@@ -476,7 +484,7 @@ def extract(archive, dest) -> Path:
     else: raise VidlabError(f"{archive}: not a zip, tar or rar archive")
     return dest
 
-# %% ../nbs/02_data.ipynb #850ad75e
+# %% ../nbs/02_data.ipynb #2ac8d0af
 UCF101_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101.rar'
 UCF101_SPLITS_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip'
 
@@ -514,7 +522,7 @@ def fake_ucf101(root, classes=('ApplyEyeMakeup', 'JumpRope'), frames: int = 30) 
                                                 for c in classes for k in (1, 2)))
     return root
 
-# %% ../nbs/02_data.ipynb #3a084fd6
+# %% ../nbs/02_data.ipynb #2192e968
 KINETICS_URL = 'https://s3.amazonaws.com/kinetics/{version}/'
 KINETICS_CRAWLER = 'https://github.com/activitynet/ActivityNet/tree/master/Crawler/Kinetics'
 
@@ -571,7 +579,7 @@ def fake_kinetics(root, split: str = 'train', labels=('abseiling', 'playing guit
         w.writerows(rows)
     return root
 
-# %% ../nbs/02_data.ipynb #83a49ffa
+# %% ../nbs/02_data.ipynb #45bd09e1
 class FrameTriplets(Dataset):
     "Interpolation triplets: item i is (frame0, frame1, middle), each (H,W,3) in [0,1]."
     def __init__(self, triplets: list[tuple[Path, Path, Path]], names: list[str],
@@ -624,7 +632,7 @@ def middlebury_triplets(root, download: bool = False, max_size: int | None = Non
     trips = [(inp/n/'frame10.png', inp/n/'frame11.png', gt/n/'frame10i11.png') for n in names]
     return FrameTriplets(*_check_triplets(trips, names, root, MIDDLEBURY_URLS[0]), max_size)
 
-# %% ../nbs/02_data.ipynb #6260e8b2
+# %% ../nbs/02_data.ipynb #40b9ffa6
 def _fake_frames(n: int, size: int, seed: int):
     return moving_shapes(1, size, n, seed=seed)[0][0]
 
@@ -647,7 +655,7 @@ def fake_middlebury(root, sequences=('Beanbags', 'Walking'), size: int = 32) -> 
         write_image(root/'gt'/s/'frame10i11.png', mid)
     return root
 
-# %% ../nbs/02_data.ipynb #26c92dce
+# %% ../nbs/02_data.ipynb #0f7c7ac8
 DATASETS = ['folder', 'ucf101', 'kinetics', 'vimeo', 'middlebury']
 
 def load_video_dataset(spec: str, split: str = 'train', download: bool = False, **kw):
