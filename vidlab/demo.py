@@ -12,15 +12,17 @@ from .core import VidlabError, run_dir, save_json, mode
 from .media import write_video, read_video, video_fps, to_uint8, pad_even
 
 # %% auto #0
-__all__ = ['MIN_HEIGHT', 'VIDEO_EXTS', 'HEADLINE_KEYS', 'PAGE_VIDEO', 'CSS', 'enlarge', 'label', 'compose', 'check_headline',
-           'chapter_result', 'found_videos', 'page_videos', 'headline_rows', 'page_html', 'run_demo', 'headline_text']
+__all__ = ['MIN_HEIGHT', 'BAR', 'VIDEO_EXTS', 'HEADLINE_KEYS', 'PAGE_VIDEO', 'CSS', 'HEAD', 'enlarge', 'label', 'compose',
+           'check_headline', 'chapter_result', 'found_videos', 'page_videos', 'headline_rows', 'page_html',
+           'run_chapter', 'run_demo', 'headline_text']
 
 # %% ../nbs/07_demo.ipynb #000d3007
 MIN_HEIGHT = 256      # pixels: every panel on the page is at least this tall
+BAR = 36              # pixels: the title bar above each panel
 VIDEO_EXTS = ('.mp4', '.webm', '.gif', '.mov', '.avi', '.mkv')
 
 def enlarge(video: np.ndarray, min_height: int = MIN_HEIGHT) -> np.ndarray:
-    "(T,H,W,3) uint8 scaled up by the smallest integer factor that makes it `min_height` tall (nearest)."
+    "(T,H,W,3) uint8 scaled up (nearest) by the least integer factor making it `min_height` tall."
     k = max(1, math.ceil(min_height / video.shape[1]))
     return video.repeat(k, 1).repeat(k, 2) if k > 1 else video
 
@@ -30,7 +32,7 @@ def _font(size: int):
     from matplotlib import font_manager
     return ImageFont.truetype(font_manager.findfont('DejaVu Sans'), size)
 
-def label(video: np.ndarray, title: str, bar: int = 36, fg=(20, 20, 20), bg=(245, 245, 245)) -> np.ndarray:
+def label(video: np.ndarray, title: str, bar: int = BAR, fg=(20, 20, 20), bg=(245, 245, 245)):
     "Draw `title` in a bar of `bar` pixels above every frame of a (T,H,W,3) uint8 video."
     from PIL import Image, ImageDraw
     T, H, W, _ = video.shape
@@ -58,9 +60,9 @@ def compose(panels, min_height: int = MIN_HEIGHT, gap: int = 8, bg: int = 255) -
     T, H = max(len(v) for _, v in vids), max(v.shape[1] for _, v in vids)
     cols = []
     for t, v in vids:
-        v = np.concatenate([v, np.repeat(v[-1:], T - len(v), 0)]) if len(v) < T else v  # hold the last frame
+        v = np.concatenate([v, np.repeat(v[-1:], T - len(v), 0)])   # hold the last frame
         v = np.pad(v, ((0, 0), (0, H - v.shape[1]), (0, 0), (0, 0)), constant_values=bg)
-        cols += [label(v, t), np.full((T, H + 36, gap, 3), bg, np.uint8)]
+        cols += [label(v, t), np.full((T, H + BAR, gap, 3), bg, np.uint8)]
     return pad_even(np.concatenate(cols[:-1], 2))
 
 # %% ../nbs/07_demo.ipynb #000d300e
@@ -89,8 +91,9 @@ def chapter_result(res) -> dict:
     res = res if isinstance(res, dict) else {'result': res}
     headline, note = check_headline(res.get('headline'))
     panels = res.get('panels') or []
-    if not (isinstance(panels, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in panels)):
-        panels, note = [], (note or '') + ' panels must be [(title, video), ...]'
+    pairs = isinstance(panels, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2
+                                                      for p in panels)
+    if not pairs: panels, note = [], (note or '') + ' panels must be [(title, video), ...]'
     scalars = {k: s for k, v in res.items() if k not in ('headline', 'panels', 'look_for', 'fps')
                and (s := _scalar(v)) is not None}
     fps = _scalar(res.get('fps'))
@@ -113,8 +116,8 @@ def page_videos(folder, r: dict, max_frames: int = 240) -> list[dict]:
     folder, out = Path(folder), []
     def add(path, frames, title, labels, fps):
         write_video(path, frames, fps=fps)
-        out.append(dict(file=path.name if path.parent == folder else str(path.relative_to(folder)), title=title,
-                        labels=labels, height=int(frames.shape[1]), width=int(frames.shape[2])))
+        out.append(dict(file=path.relative_to(folder).as_posix(), title=title, labels=labels,
+                        height=int(frames.shape[1]), width=int(frames.shape[2])))
     if r['panels']:
         titles = [str(t) for t, _ in r['panels']]
         add(folder/f'{PAGE_VIDEO}.mp4', compose(r['panels']), ' | '.join(titles), titles, r['fps'])
@@ -123,7 +126,8 @@ def page_videos(folder, r: dict, max_frames: int = 240) -> list[dict]:
         try: v = read_video(p, max_frames=max_frames)
         except Exception as e: r['notes'].append(f'{p.name} could not be read: {e}'); continue
         frames = compose([(title, v)])
-        add(folder/f'{PAGE_VIDEO}-{p.stem}.mp4', frames, title, [title], video_fps(p, default=r['fps']))
+        fps = video_fps(p, default=r['fps'])
+        add(folder/f'{PAGE_VIDEO}-{p.stem}.mp4', frames, title, [title], fps)
     return out
 
 # %% ../nbs/07_demo.ipynb #000d3014
@@ -141,68 +145,88 @@ def headline_rows(chapters: dict) -> list[dict]:
             row.update({k: h[k] for k in HEADLINE_KEYS}, difference=d,
                        model_wins=bool(d > 0 if h['higher_is_better'] else d < 0),
                        higher_is_better=h['higher_is_better'])
-        else: row['note'] = 'failed: ' + c['error'].splitlines()[-1] if c.get('error') else '; '.join(c.get('notes', []))
+        elif c.get('error'): row['note'] = 'failed: ' + c['error'].splitlines()[-1]
+        else: row['note'] = '; '.join(c.get('notes', []))
         rows.append(row)
     return rows
 
-CSS = """body{font:16px/1.5 system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}
-th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}.win{color:#0a6e2c}
-.lose{color:#a33}video{image-rendering:pixelated;max-width:100%;display:block;background:#eee}
-figure{margin:1em 0}figcaption{font-weight:600;margin:.3em 0}.look{background:#f5f9ff;border-left:4px solid
-#4a7bd0;padding:.5em 1em}.err{background:#fff2f2;border-left:4px solid #c33;padding:.5em 1em;white-space:pre-wrap}
-.small{color:#555;font-size:.9em}"""
+CSS = """
+body {font: 16px/1.5 system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em}
+table {border-collapse: collapse; margin: 1em 0}
+th, td {border: 1px solid #ccc; padding: .3em .6em; text-align: left} th {background: #f3f3f3}
+td.num {text-align: right; font-variant-numeric: tabular-nums}
+.win {color: #0a6e2c} .lose {color: #a33}
+video {image-rendering: pixelated; max-width: 100%; display: block; background: #eee}
+figure {margin: 1em 0} figcaption {font-weight: 600; margin: .3em 0}
+.small {color: #555; font-size: .9em}
+.look {background: #f5f9ff; border-left: 4px solid #4a7bd0; padding: .5em 1em}
+.err {background: #fff2f2; border-left: 4px solid #c33; padding: .5em 1em; white-space: pre-wrap}
+"""
+HEAD = ['chapter', 'task', 'held-out data', 'metric (unit)', 'model', 'baseline',
+        'model − baseline', 'time (s)']
+
+def _td(x, cls='', extra='') -> str:
+    c = f' class="{cls}"' if cls else ''
+    return f'<td{c}>{html.escape(_fmt(x))}{extra}</td>'
+
+def _small(x) -> str: return f' <span class="small">{html.escape(str(x))}</span>'
+
+def _row_html(r: dict) -> str:
+    ch = html.escape(r['chapter'])
+    cells = [f'<td><a href="#{ch}">{ch}</a></td>']
+    if 'metric' not in r: cells.append(f'<td colspan="6">{_small(r["note"])}</td>')
+    else:
+        better = '↑ better' if r['higher_is_better'] else '↓ better'
+        cls, word = ('win', 'model wins') if r['model_wins'] else ('lose', 'baseline wins')
+        cells += [_td(r['task']), _td(r['data']), _td(r['metric'], extra=_small(better)),
+                  _td(r['model'], 'num'),
+                  _td(r['baseline'], 'num', _small(f"({r['baseline_name']})")),
+                  f'<td class="num {cls}">{r["difference"]:+.3g}{_small(word)}</td>']
+    cells.append(_td(r['seconds'], 'num') if r.get('seconds') is not None else '<td></td>')
+    return '<tr>' + ''.join(cells) + '</tr>'
 
 def _table_html(rows) -> str:
+    head = '<tr>' + ''.join(f'<th>{h}</th>' for h in HEAD) + '</tr>'
+    return '\n'.join(['<table id="headlines">', head] + [_row_html(r) for r in rows] + ['</table>'])
+
+def _video_html(v: dict) -> str:
     e = html.escape
-    head = ['chapter', 'task', 'held-out data', 'metric (unit)', 'model', 'baseline', 'model − baseline',
-            'time (s)']
-    out = ['<table id="headlines"><tr>' + ''.join(f'<th>{h}</th>' for h in head) + '</tr>']
-    for r in rows:
-        t = f'<td class="num">{_fmt(r["seconds"])}</td>' if r.get('seconds') is not None else '<td></td>'
-        if 'metric' not in r:
-            out.append(f'<tr><td><a href="#{e(r["chapter"])}">{e(r["chapter"])}</a></td>'
-                       f'<td colspan="6" class="small">{e(r.get("note", ""))}</td>{t}</tr>')
-            continue
-        arrow = '↑ better' if r['higher_is_better'] else '↓ better'
-        cls, word = ('win', 'model wins') if r['model_wins'] else ('lose', 'baseline wins')
-        out.append(f'<tr><td><a href="#{e(r["chapter"])}">{e(r["chapter"])}</a></td><td>{e(str(r["task"]))}</td>'
-                   f'<td>{e(str(r["data"]))}</td><td>{e(str(r["metric"]))} <span class="small">{arrow}</span></td>'
-                   f'<td class="num">{_fmt(r["model"])}</td><td class="num">{_fmt(r["baseline"])} '
-                   f'<span class="small">({e(str(r["baseline_name"]))})</span></td>'
-                   f'<td class="num {cls}">{r["difference"]:+.3g} <span class="small">{word}</span></td>{t}</tr>')
-    return '\n'.join(out + ['</table>'])
+    return (f'<figure><figcaption>{e(" | ".join(v["labels"]))}</figcaption>'
+            f'<video src="{e(v["file"])}" width="{v["width"]}" height="{v["height"]}" '
+            'autoplay loop muted playsinline controls></video></figure>')
 
 def _section_html(ch: str, c: dict) -> str:
-    e, parts = html.escape, [f'<h2 id="{html.escape(ch)}">{html.escape(ch)}</h2>']
-    h = c.get('headline')
+    e, h = html.escape, c.get('headline')
+    parts = [f'<h2 id="{e(ch)}">{e(ch)}</h2>']
     if h: parts.append(f'<p>{e(str(h["task"]))}, on {e(str(h["data"]))}.</p>')
-    if c.get('look_for'): parts.append(f'<p class="look"><b>What to look for:</b> {e(c["look_for"])}</p>')
-    if c.get('error'): parts.append(f'<div class="err"><b>This chapter\'s demo failed.</b>\n{e(c["error"])}</div>')
-    for v in c.get('videos', []):
-        parts.append(f'<figure><figcaption>{e(" | ".join(v["labels"]))}</figcaption><video src="{e(v["file"])}" '
-                     f'width="{v["width"]}" height="{v["height"]}" autoplay loop muted playsinline controls>'
-                     '</video></figure>')
-    if not c.get('videos') and not c.get('error'): parts.append('<p class="small">(this demo made no video)</p>')
-    for img in c.get('images', []): parts.append(f'<figure><img src="{e(img)}" style="max-width:100%"></figure>')
+    if c.get('look_for'):
+        parts.append(f'<p class="look"><b>What to look for:</b> {e(c["look_for"])}</p>')
+    if c.get('error'):
+        parts.append(f'<div class="err"><b>This demo failed.</b>\n{e(c["error"])}</div>')
+    parts += [_video_html(v) for v in c.get('videos', [])]
+    if not c.get('videos') and not c.get('error'): parts.append('<p class="small">(no video)</p>')
+    parts += [f'<figure><img src="{e(i)}" style="max-width:100%"></figure>'
+              for i in c.get('images', [])]
     if c.get('scalars'):
-        parts.append('<p class="small">All results: ' + ', '.join(f'{e(k)} = {e(_fmt(v))}'
-                                                                 for k, v in c['scalars'].items()) + '</p>')
-    for n in c.get('notes', []): parts.append(f'<p class="small">Note: {e(n)}</p>')
+        res = ', '.join(f'{k} = {_fmt(v)}' for k, v in c['scalars'].items())
+        parts.append(f'<p class="small">All results: {e(res)}</p>')
+    parts += [f'<p class="small">Note: {e(n)}</p>' for n in c.get('notes', [])]
     return '\n'.join(parts)
 
 def page_html(summary: dict) -> str:
     "The whole page: title, the headline table, one section per chapter."
-    chs = summary['chapters']
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>vidlab demo</title>
-<style>{CSS}</style></head><body><h1>vidlab demo</h1>
-<p>Every chapter's quick run ({html.escape(summary['mode'])} configs), trained here in
-{summary['seconds']:.0f} s on {html.escape(summary['device'])}, {html.escape(summary['date'])}. The table scores
-each model on data it did not train on, next to the simple baseline it has to beat.</p>
-{_table_html(summary['headlines'])}
-{''.join(_section_html(ch, c) for ch, c in chs.items())}
-<p class="small">Numbers: <code>summary.json</code> in this folder. Re-run: <code>vidlab demo</code>
-(<code>--only {' '.join(chs)}</code> for some chapters).</p></body></html>"""
+    e, chs = html.escape, summary['chapters']
+    intro = (f"Every chapter's quick run ({e(summary['mode'])} configs), trained here in "
+             f"{summary['seconds']:.0f} s on {e(summary['device'])}, {e(summary['date'])}. "
+             "The table scores each model on data it did not train on, next to the simple "
+             "baseline it has to beat.")
+    rerun = (f'Numbers: <code>summary.json</code> in this folder. Re-run: <code>vidlab demo</code> '
+             f'(<code>--only {e(" ".join(chs))}</code> for some chapters).')
+    return '\n'.join(['<!doctype html><html lang="en"><head><meta charset="utf-8">',
+                      f'<title>vidlab demo</title><style>{CSS}</style></head><body>',
+                      f'<h1>vidlab demo</h1><p>{intro}</p>', _table_html(summary['headlines']),
+                      *[_section_html(ch, c) for ch, c in chs.items()],
+                      f'<p class="small">{rerun}</p></body></html>'])
 
 # %% ../nbs/07_demo.ipynb #000d3016
 def _device() -> str:
@@ -211,49 +235,58 @@ def _device() -> str:
         return str(get_device())
     except Exception: return 'cpu'
 
+def run_chapter(ch: str, fn, folder: Path, out: Path) -> dict:
+    "Run one demo into `folder` and write its page videos; a failure is recorded, not raised."
+    t0 = time.perf_counter()
+    try: r = chapter_result(fn(folder))
+    except Exception:
+        r = chapter_result({})
+        r['error'] = traceback.format_exc(limit=-3).strip()
+        why = r['error'].splitlines()[-1]
+        print(f'!!! {ch} failed: {why} (the other chapters go on)', flush=True)
+    r['seconds'] = round(time.perf_counter() - t0, 1)
+    try: r['videos'] = page_videos(folder, r)
+    except Exception as e: r['videos'], r['notes'] = [], r['notes'] + [f'no page video: {e}']
+    r['videos'] = [dict(v, file=f'{ch}/{v["file"]}') for v in r['videos']]
+    progress = sorted(folder.rglob('training_progress.png'))[:1]
+    r['images'] = [p.relative_to(out).as_posix() for p in progress]
+    return {k: v for k, v in r.items() if k != 'panels'}
+
 def run_demo(out=None, only=None, demos: dict | None = None) -> dict:
-    "Run the chapters' demos (default: every registered one), write `index.html` and `summary.json` in `out`."
+    "Run the chapters' demos (default: every registered one); write `index.html`, `summary.json`."
     if demos is None:
         from vidlab.cli import DEMOS, load_chapters
         load_chapters(); demos = DEMOS
     unknown = sorted(set(only or []) - set(demos))
-    if unknown: raise VidlabError(f"no demo for {', '.join(unknown)} (chapters with one: {', '.join(sorted(demos))})")
+    if unknown: raise VidlabError(f"no demo for {', '.join(unknown)} "
+                                  f"(chapters with one: {', '.join(sorted(demos))})")
     names = [c for c in demos if not only or c in only]
     if not names: raise VidlabError(f"no chapter demos to run (registered: {sorted(demos)})")
     out, t_all, chapters = run_dir(out, name='demo'), time.perf_counter(), {}
     for i, ch in enumerate(names, 1):
-        print(f'\n=== [{i}/{len(names)}] {ch}: quick run ({mode()} config), writing to {out/ch} ===', flush=True)
-        folder, t0 = run_dir(out/ch), time.perf_counter()
-        try: r = chapter_result(demos[ch](folder))
-        except Exception:
-            r = chapter_result({}); r['error'] = traceback.format_exc(limit=-3).strip()
-            print(f'!!! {ch} failed: {r["error"].splitlines()[-1]} (the other chapters go on)', flush=True)
-        r['seconds'] = round(time.perf_counter() - t0, 1)
-        try: r['videos'] = page_videos(folder, r)
-        except Exception as e: r['videos'], r['notes'] = [], r['notes'] + [f'its videos could not be written: {e}']
-        r['images'] = [str(p.relative_to(out)) for p in sorted(folder.rglob('training_progress.png'))[:1]]
-        r['videos'] = [dict(v, file=f'{ch}/{v["file"]}') for v in r['videos']]
-        print(f'    {ch}: done in {r["seconds"]:.0f} s', flush=True)
-        chapters[ch] = {k: v for k, v in r.items() if k != 'panels'}
+        print(f'\n=== [{i}/{len(names)}] {ch}: quick run ({mode()} config) in {out/ch} ===',
+              flush=True)
+        chapters[ch] = run_chapter(ch, demos[ch], run_dir(out/ch), out)
+        print(f'    {ch}: done in {chapters[ch]["seconds"]:.0f} s', flush=True)
     summary = dict(mode=mode(), device=_device(), date=time.strftime('%Y-%m-%d %H:%M'),
                    seconds=round(time.perf_counter() - t_all, 1), chapters=chapters,
                    headlines=headline_rows(chapters))
     save_json(out/'summary.json', summary)
     (out/'index.html').write_text(page_html(summary), encoding='utf-8')
     print('\n' + headline_text(summary['headlines']))
-    print(f'\nopen {(out/"index.html").resolve()} in a browser (all numbers: {out/"summary.json"})', flush=True)
+    print(f'\nopen {(out/"index.html").resolve()} in a browser (numbers: {out/"summary.json"})')
     failed = [c for c, r in chapters.items() if r.get('error')]
-    if failed: raise VidlabError(f"{len(failed)} of {len(names)} chapter demos failed ({', '.join(failed)}): "
-                                 f"see {out/'index.html'}")
+    if failed: raise VidlabError(f"{len(failed)} of {len(names)} chapter demos failed "
+                                 f"({', '.join(failed)}): see {out/'index.html'}")
     return summary
 
 def headline_text(rows) -> str:
     "The headline table as plain text for the terminal."
     lines = []
     for r in rows:
-        if 'metric' in r:
-            w = 'model wins' if r['model_wins'] else 'baseline wins'
-            lines.append(f"{r['chapter']:>8}  {r['metric']}: model {_fmt(r['model'])} vs {r['baseline_name']} "
-                         f"{_fmt(r['baseline'])} ({w}) on {r['data']}  [{_fmt(r['seconds'])} s]")
-        else: lines.append(f"{r['chapter']:>8}  {r.get('note', '')}  [{_fmt(r['seconds'])} s]")
+        t = f"[{_fmt(r['seconds'])} s]"
+        if 'metric' not in r: lines.append(f"{r['chapter']:>8}  {r.get('note', '')}  {t}"); continue
+        w = 'model wins' if r['model_wins'] else 'baseline wins'
+        lines.append(f"{r['chapter']:>8}  {r['metric']}: model {_fmt(r['model'])} vs "
+                     f"{r['baseline_name']} {_fmt(r['baseline'])} ({w}) on {r['data']}  {t}")
     return '\n'.join(lines)
