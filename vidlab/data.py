@@ -147,7 +147,8 @@ def colorize(x: torch.Tensor, lo=(0.05, 0.05, 0.2), hi=(1.0, 0.75, 0.3)) -> torc
     x = (x - x.min()) / (x.max() - x.min() + 1e-8)
     return torch.tensor(lo) + x[..., None] * (torch.tensor(hi) - torch.tensor(lo))
 
-def reaction_diffusion(size: int = 64, frames: int = 32, seed: int = 0, every: int = 40):
+def reaction_diffusion(size: int = 64, frames: int = 32, seed: int = 0,
+                       every: int = 40) -> torch.Tensor:
     "A coloured Gray-Scott clip (T,H,W,3) in [0,1]."
     return colorize(gray_scott(size, frames=frames, every=every, seed=seed))
 
@@ -188,7 +189,7 @@ def sample_image(name: str = 'bunny', size: int = 128) -> torch.Tensor:
 
 IMAGES = ['bunny', 'carphone'] + sorted(SYNTHETIC)
 
-# %% ../nbs/02_data.ipynb #14c681c4
+# %% ../nbs/02_data.ipynb #f8407204
 import csv, json, hashlib, itertools, os, re, shutil, subprocess, tarfile, warnings, zipfile
 import urllib.request, urllib.error
 from collections.abc import Mapping
@@ -199,7 +200,7 @@ from tqdm.auto import tqdm
 from .core import atomic_write_text
 from .media import VideoError, read_image, write_video, write_image
 
-# %% ../nbs/02_data.ipynb #12f86a0b
+# %% ../nbs/02_data.ipynb #7182093a
 VIDEO_EXTS = {'.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv'}
 
 def probe_video(path) -> tuple[int, float]:
@@ -216,7 +217,7 @@ def probe_video(path) -> tuple[int, float]:
         raise VideoError(f"{path} could not be opened as a video: {last}")
     return int(counts[-1]), float(rate.group(1))
 
-# %% ../nbs/02_data.ipynb #60bf6f67
+# %% ../nbs/02_data.ipynb #93a2564c
 SEEKABLE = {'.mp4', '.m4v', '.mov', '.mkv', '.webm'}
 
 def clip_frames(path, start: int = 0, frames: int | None = None, step: int = 1,
@@ -255,7 +256,7 @@ def read_clip(path, start: int, frames: int, step: int = 1, max_size: int | None
                          f"needs frame {start + (frames - 1) * step}; the file gave {len(out)}")
     return torch.stack(out)
 
-# %% ../nbs/02_data.ipynb #221b5bf6
+# %% ../nbs/02_data.ipynb #8a0fdadd
 def class_caption(name: str) -> str:
     "A class name in words: 'ApplyEyeMakeup' -> 'apply eye makeup', 'play_guitar' -> 'play guitar'."
     s = re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])', ' ', name)
@@ -283,7 +284,7 @@ def read_captions(path) -> dict[str, str]:
     if not out: raise VidlabError(f"{path}: no captions in it (columns file,caption)")
     return out
 
-# %% ../nbs/02_data.ipynb #2c55e266
+# %% ../nbs/02_data.ipynb #df20c1cb
 def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
     "(train, test) names: the `test_fraction` with the smallest hash of (seed, name) are held out."
     if not 0 <= test_fraction < 1:
@@ -294,7 +295,7 @@ def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
     test = set(ranked[:n_test])
     return [f for f in files if f not in test], [f for f in files if f in test]
 
-# %% ../nbs/02_data.ipynb #56049282
+# %% ../nbs/02_data.ipynb #39845a47
 def list_videos(folder) -> list[Path]:
     "Every video file under `folder` (any depth), sorted."
     folder = Path(folder)
@@ -322,7 +323,7 @@ def _lookup(table: Mapping, name: str, path: Path):
     "A file's entry in a table keyed by its name in the dataset, its path or its file name."
     return next((table[k] for k in (name, str(path), path.name) if k in table), None)
 
-# %% ../nbs/02_data.ipynb #480d4b83
+# %% ../nbs/02_data.ipynb #e040afe4
 def file_labels(names: list[str], paths: list[Path], labels='auto') -> list[str] | None:
     "A class name per file: its folder ('folder'; 'auto' if every file is in one), a mapping, None."
     if labels == 'auto': labels = 'folder' if all('/' in n for n in names) else None
@@ -351,7 +352,7 @@ def file_captions(root: Path, names: list[str], paths: list[Path], captions='aut
                                   f"{missing[0]} (add the row '{missing[0]},<caption>')")
     return out
 
-# %% ../nbs/02_data.ipynb #0068ac88
+# %% ../nbs/02_data.ipynb #e5441362
 class VideoClips(Dataset):
     "Clips of `frames` frames cut from video files; a clip is decoded only when it is asked for."
     def __init__(self, source, frames: int = 16, stride: int | None = None,
@@ -428,7 +429,7 @@ class VideoClips(Dataset):
         if self.skipped: warnings.warn(f"{len(self.skipped)} of {len(self.files)} videos are too "
                                        f"short for one clip, skipped, e.g. {self.skipped[0]}")
 
-# %% ../nbs/02_data.ipynb #79b1dd15
+# %% ../nbs/02_data.ipynb #397408f9
 def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 25) -> Path:
     "Write tiny moving-shape videos: {relative path: number of frames}; returns `folder`."
     folder = Path(folder)
@@ -436,7 +437,7 @@ def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 2
         write_video(folder/name, moving_shapes(1, size, n, seed=i)[0][0], fps=fps)
     return folder
 
-# %% ../nbs/02_data.ipynb #b1939646
+# %% ../nbs/02_data.ipynb #ecbfa4a1
 def md5sum(path, chunk: int = 1 << 20) -> str:
     h = hashlib.md5()
     with open(path, 'rb') as f:
@@ -484,7 +485,7 @@ def extract(archive, dest) -> Path:
     else: raise VidlabError(f"{archive}: not a zip, tar or rar archive")
     return dest
 
-# %% ../nbs/02_data.ipynb #2ac8d0af
+# %% ../nbs/02_data.ipynb #c15de44c
 UCF101_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101.rar'
 UCF101_SPLITS_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip'
 
@@ -522,7 +523,7 @@ def fake_ucf101(root, classes=('ApplyEyeMakeup', 'JumpRope'), frames: int = 30) 
                                                 for c in classes for k in (1, 2)))
     return root
 
-# %% ../nbs/02_data.ipynb #2192e968
+# %% ../nbs/02_data.ipynb #7e2aa4ac
 KINETICS_URL = 'https://s3.amazonaws.com/kinetics/{version}/'
 KINETICS_CRAWLER = 'https://github.com/activitynet/ActivityNet/tree/master/Crawler/Kinetics'
 
@@ -579,7 +580,7 @@ def fake_kinetics(root, split: str = 'train', labels=('abseiling', 'playing guit
         w.writerows(rows)
     return root
 
-# %% ../nbs/02_data.ipynb #45bd09e1
+# %% ../nbs/02_data.ipynb #23fe7d76
 class FrameTriplets(Dataset):
     "Interpolation triplets: item i is (frame0, frame1, middle), each (H,W,3) in [0,1]."
     def __init__(self, triplets: list[tuple[Path, Path, Path]], names: list[str],
@@ -632,7 +633,7 @@ def middlebury_triplets(root, download: bool = False, max_size: int | None = Non
     trips = [(inp/n/'frame10.png', inp/n/'frame11.png', gt/n/'frame10i11.png') for n in names]
     return FrameTriplets(*_check_triplets(trips, names, root, MIDDLEBURY_URLS[0]), max_size)
 
-# %% ../nbs/02_data.ipynb #40b9ffa6
+# %% ../nbs/02_data.ipynb #4c0acfd6
 def _fake_frames(n: int, size: int, seed: int):
     return moving_shapes(1, size, n, seed=seed)[0][0]
 
@@ -655,7 +656,7 @@ def fake_middlebury(root, sequences=('Beanbags', 'Walking'), size: int = 32) -> 
         write_image(root/'gt'/s/'frame10i11.png', mid)
     return root
 
-# %% ../nbs/02_data.ipynb #0f7c7ac8
+# %% ../nbs/02_data.ipynb #03da9e01
 DATASETS = ['folder', 'ucf101', 'kinetics', 'vimeo', 'middlebury']
 
 def load_video_dataset(spec: str, split: str = 'train', download: bool = False, **kw):
