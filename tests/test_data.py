@@ -232,3 +232,13 @@ def test_seek_lands_on_the_same_frames(tmp_path, fps):
         assert n == len(full) == 90
         for start in (1, 2, 37, 80):
             torch.testing.assert_close(data.read_clip(p, start, 4, 3, fps=rate), full[start:start + 10:3])
+
+def test_folders_of_frames_are_videos(tmp_path, videos):
+    for seq in ('walk', 'run'):
+        for i, f in enumerate(data.moving_shapes(1, 32, 10, seed=len(seq))[0][0]):
+            write_image(tmp_path/'seqs'/'Sport'/seq/f'{i:05d}.png', f)
+    ds = data.VideoClips(tmp_path/'seqs', frames=5, fps=12)
+    assert ds.names == ['Sport/run', 'Sport/walk'] and ds.steps == [2, 2] and ds.classes == ['Sport']
+    torch.testing.assert_close(ds[0]['video'], read_video(tmp_path/'seqs'/'Sport'/'run', frame_step=2))
+    write_image(videos/'thumbnail.png', torch.zeros(8, 8, 3))          # an image beside videos is no video
+    assert 'thumbnail.png' not in ''.join(data.VideoClips(videos, 8).names) and len(data.list_videos(videos)) == 4

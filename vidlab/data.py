@@ -13,15 +13,15 @@ from .core import VidlabError
 from .media import read_video, resize_video, even_size
 
 # %% auto #0
-__all__ = ['SAMPLE_CLIPS', 'SHAPES', 'COLORS', 'MOTIONS', 'BALL_COLORS', 'SYNTHETIC', 'CLIPS', 'IMAGES', 'VIDEO_EXTS', 'SEEKABLE',
-           'UCF101_URL', 'UCF101_SPLITS_URL', 'KINETICS_URL', 'KINETICS_CRAWLER', 'VIMEO_TRIPLET_URL',
-           'MIDDLEBURY_URLS', 'DATASETS', 'clip_path', 'caption', 'all_combos', 'shape_mask', 'moving_shapes',
-           'bouncing_balls', 'gray_scott', 'colorize', 'reaction_diffusion', 'sample_clip', 'center_square',
-           'sample_image', 'probe_video', 'clip_frames', 'fit_frame', 'read_clip', 'class_caption', 'read_captions',
-           'split_files', 'list_videos', 'probe_all', 'file_labels', 'file_captions', 'VideoClips', 'fake_videos',
-           'md5sum', 'download', 'extract', 'prepare_ucf101', 'fake_ucf101', 'kinetics_name', 'fetch_kinetics',
-           'prepare_kinetics', 'fake_kinetics', 'FrameTriplets', 'vimeo_triplets', 'middlebury_triplets', 'fake_vimeo',
-           'fake_middlebury', 'load_video_dataset']
+__all__ = ['SAMPLE_CLIPS', 'SHAPES', 'COLORS', 'MOTIONS', 'BALL_COLORS', 'SYNTHETIC', 'CLIPS', 'IMAGES', 'VIDEO_EXTS',
+           'FRAME_FOLDER_FPS', 'SEEKABLE', 'UCF101_URL', 'UCF101_SPLITS_URL', 'KINETICS_URL', 'KINETICS_CRAWLER',
+           'VIMEO_TRIPLET_URL', 'MIDDLEBURY_URLS', 'DATASETS', 'clip_path', 'caption', 'all_combos', 'shape_mask',
+           'moving_shapes', 'bouncing_balls', 'gray_scott', 'colorize', 'reaction_diffusion', 'sample_clip',
+           'center_square', 'sample_image', 'frame_files', 'probe_video', 'seek_frames', 'clip_frames', 'fit_frame',
+           'read_clip', 'class_caption', 'read_captions', 'split_files', 'list_videos', 'probe_all', 'file_labels',
+           'file_captions', 'VideoClips', 'fake_videos', 'md5sum', 'download', 'extract', 'prepare_ucf101',
+           'fake_ucf101', 'kinetics_name', 'fetch_kinetics', 'prepare_kinetics', 'fake_kinetics', 'FrameTriplets',
+           'vimeo_triplets', 'middlebury_triplets', 'fake_vimeo', 'fake_middlebury', 'load_video_dataset']
 
 # %% ../nbs/02_data.ipynb #bde9ada0
 SAMPLE_CLIPS = dict(bikes='bikes.mp4', carphone='carphone_pristine.mp4',
@@ -189,7 +189,7 @@ def sample_image(name: str = 'bunny', size: int = 128) -> torch.Tensor:
 
 IMAGES = ['bunny', 'carphone'] + sorted(SYNTHETIC)
 
-# %% ../nbs/02_data.ipynb #f8407204
+# %% ../nbs/02_data.ipynb #4b03a10d
 import csv, json, hashlib, itertools, os, re, shutil, subprocess, tarfile, warnings, zipfile
 import urllib.request, urllib.error
 from collections.abc import Mapping
@@ -198,15 +198,23 @@ import imageio_ffmpeg
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 from .core import atomic_write_text
-from .media import VideoError, read_image, write_video, write_image
+from .media import IMAGE_EXTS, VideoError, iter_frames, read_image, write_video, write_image
 
-# %% ../nbs/02_data.ipynb #7182093a
+# %% ../nbs/02_data.ipynb #d56a25c5
 VIDEO_EXTS = {'.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv'}
+FRAME_FOLDER_FPS = 24.0        # the frame rate of a folder of frames (as in media.video_fps)
+
+def frame_files(folder) -> list[Path]:
+    "The image files directly in `folder`, if it is a folder of frames (images and no video files)."
+    files = [p for p in Path(folder).iterdir() if p.is_file()]
+    if any(p.suffix.lower() in VIDEO_EXTS for p in files): return []
+    return [p for p in files if p.suffix.lower() in IMAGE_EXTS]
 
 def probe_video(path) -> tuple[int, float]:
     "(frame count, fps) of a video file, counted from its packets by an ffmpeg stream copy."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"no video file at {path}")
+    if path.is_dir() and frame_files(path): return len(frame_files(path)), FRAME_FOLDER_FPS
+    if not path.is_file(): raise FileNotFoundError(f"no video file or folder of frames at {path}")
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), '-nostdin', '-hide_banner', '-i', str(path),
            '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-']
     r = subprocess.run(cmd, capture_output=True, text=True, errors='replace')
@@ -217,20 +225,16 @@ def probe_video(path) -> tuple[int, float]:
         raise VideoError(f"{path} could not be opened as a video: {last}")
     return int(counts[-1]), float(rate.group(1))
 
-# %% ../nbs/02_data.ipynb #93a2564c
+# %% ../nbs/02_data.ipynb #59c4e4b5
 SEEKABLE = {'.mp4', '.m4v', '.mov', '.mkv', '.webm'}
 
-def clip_frames(path, start: int = 0, frames: int | None = None, step: int = 1,
-                fps: float | None = None):
-    "Yield uint8 (H,W,3) frames `start, start+step, ...` of a video file (at most `frames`)."
-    seek = bool(fps and start and Path(path).suffix.lower() in SEEKABLE)
-    ss = ['-ss', f'{(start - 0.5) / fps:.6f}'] if seek else []     # half a frame early: on `start`
-    first = 0 if seek else start
-    pick = ['-vf', f'select=gte(n\\,{first})*not(mod(n-{first}\\,{step}))',
-            '-fps_mode', 'passthrough']
-    stop = ['-frames:v', str(frames)] if frames else []
+def seek_frames(path, start: int, frames: int, step: int, fps: float):
+    "Yield uint8 frames `start, start+step, ...` of a file with good timestamps, seeked by time."
+    ss = ['-ss', f'{(start - 0.5) / fps:.6f}']                      # half a frame early: on `start`
+    pick = ['-vf', f'select=not(mod(n\\,{step}))', '-fps_mode', 'passthrough',
+            '-frames:v', str(frames)]
     gen = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24', input_params=ss,
-                                     output_params=pick + stop)
+                                     output_params=pick)
     try:
         w, h = next(gen)['size']
         for buf in gen: yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
@@ -238,9 +242,16 @@ def clip_frames(path, start: int = 0, frames: int | None = None, step: int = 1,
         raise VideoError(f"{path} could not be decoded: {str(e).strip()[:200]}") from None
     finally: gen.close()
 
-def fit_frame(frame: np.ndarray, max_size: int | None = None, size: int | None = None):
-    "A uint8 frame as float (H,W,3): its centre square at `size`, or longer side <= `max_size`."
-    x = torch.from_numpy(np.array(frame)).float() / 255
+def clip_frames(path, start: int = 0, frames: int | None = None, step: int = 1,
+                fps: float | None = None):
+    "Yield full-size float (H,W,3) frames `start, start+step, ...` of a video (at most `frames`)."
+    if fps and start and frames and Path(path).suffix.lower() in SEEKABLE:
+        for f in seek_frames(path, start, frames, step, fps):
+            yield torch.from_numpy(f.copy()).float() / 255
+    else: yield from iter_frames(path, max_frames=frames, frame_step=step, start=start)
+
+def fit_frame(x: torch.Tensor, max_size: int | None = None, size: int | None = None):
+    "A float (H,W,3) frame: its centre square resized to `size`, or longer side <= `max_size`."
     if size: return center_square(x, size)
     H, W = x.shape[:2]; h, w = even_size(H, W, max_size)
     if max_size and (h, w) != (H, W): return resize_video(x[None], (h, w), mode='bilinear')[0]
@@ -248,7 +259,7 @@ def fit_frame(frame: np.ndarray, max_size: int | None = None, size: int | None =
 
 def read_clip(path, start: int, frames: int, step: int = 1, max_size: int | None = None,
               size: int | None = None, fps: float | None = None) -> torch.Tensor:
-    "Frames `start, start+step, ...` (`frames` of them) of a video file, resized as decoded."
+    "Frames `start, start+step, ...` (`frames` of them) of a video, resized as they are decoded."
     out = [fit_frame(f, max_size, size) for f in clip_frames(path, start, frames, step, fps)]
     if len(out) < frames and fps: return read_clip(path, start, frames, step, max_size, size)
     if len(out) < frames:
@@ -256,7 +267,7 @@ def read_clip(path, start: int, frames: int, step: int = 1, max_size: int | None
                          f"needs frame {start + (frames - 1) * step}; the file gave {len(out)}")
     return torch.stack(out)
 
-# %% ../nbs/02_data.ipynb #8a0fdadd
+# %% ../nbs/02_data.ipynb #345575a4
 def class_caption(name: str) -> str:
     "A class name in words: 'ApplyEyeMakeup' -> 'apply eye makeup', 'play_guitar' -> 'play guitar'."
     s = re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])', ' ', name)
@@ -284,7 +295,7 @@ def read_captions(path) -> dict[str, str]:
     if not out: raise VidlabError(f"{path}: no captions in it (columns file,caption)")
     return out
 
-# %% ../nbs/02_data.ipynb #df20c1cb
+# %% ../nbs/02_data.ipynb #cfa6a6fe
 def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
     "(train, test) names: the `test_fraction` with the smallest hash of (seed, name) are held out."
     if not 0 <= test_fraction < 1:
@@ -295,18 +306,19 @@ def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
     test = set(ranked[:n_test])
     return [f for f in files if f not in test], [f for f in files if f in test]
 
-# %% ../nbs/02_data.ipynb #39845a47
+# %% ../nbs/02_data.ipynb #10c77e25
 def list_videos(folder) -> list[Path]:
-    "Every video file under `folder` (any depth), sorted."
+    "Every video file and folder of frames under `folder` (any depth), sorted."
     folder = Path(folder)
     if not folder.exists(): raise FileNotFoundError(f"no video folder at {folder}")
     if not folder.is_dir(): raise VidlabError(f"{folder} is not a folder of videos")
-    files = sorted(p for p in folder.rglob('*') if p.suffix.lower() in VIDEO_EXTS and p.is_file())
-    if not files:
+    files = [p for p in folder.rglob('*') if p.suffix.lower() in VIDEO_EXTS and p.is_file()]
+    frames = [d for d in folder.rglob('*') if d.is_dir() and frame_files(d)]
+    if not files and not frames:
         exts = ', '.join(sorted(VIDEO_EXTS))
-        what = 'is empty' if not any(folder.iterdir()) else f"has no video files ({exts})"
+        what = 'is empty' if not any(folder.iterdir()) else f"has no video files ({exts}) or frames"
         raise VidlabError(f"{folder} {what}")
-    return files
+    return sorted(files + frames)
 
 def probe_all(paths: list[Path], index_file=None, threads: int = 4) -> list[tuple[int, float]]:
     "`probe_video` of each file, in parallel; kept in `index_file` (JSON) by path, size and mtime."
@@ -323,7 +335,7 @@ def _lookup(table: Mapping, name: str, path: Path):
     "A file's entry in a table keyed by its name in the dataset, its path or its file name."
     return next((table[k] for k in (name, str(path), path.name) if k in table), None)
 
-# %% ../nbs/02_data.ipynb #e040afe4
+# %% ../nbs/02_data.ipynb #d97fb877
 def file_labels(names: list[str], paths: list[Path], labels='auto') -> list[str] | None:
     "A class name per file: its folder ('folder'; 'auto' if every file is in one), a mapping, None."
     if labels == 'auto': labels = 'folder' if all('/' in n for n in names) else None
@@ -352,7 +364,7 @@ def file_captions(root: Path, names: list[str], paths: list[Path], captions='aut
                                   f"{missing[0]} (add the row '{missing[0]},<caption>')")
     return out
 
-# %% ../nbs/02_data.ipynb #e5441362
+# %% ../nbs/02_data.ipynb #c43d3044
 class VideoClips(Dataset):
     "Clips of `frames` frames cut from video files; a clip is decoded only when it is asked for."
     def __init__(self, source, frames: int = 16, stride: int | None = None,
@@ -401,11 +413,12 @@ class VideoClips(Dataset):
         if isinstance(source, (str, Path)):
             source = Path(source)
             if source.is_file(): return [source], Path(root or source.parent)
+            if source.is_dir() and frame_files(source): return [source], Path(root or source.parent)
             return list_videos(source), Path(root or source)
         paths = [Path(p) for p in source]
         if not paths: raise VidlabError("no video files given (an empty list)")
         for p in paths:
-            if not p.is_file(): raise FileNotFoundError(f"no video file at {p}")
+            if not p.exists(): raise FileNotFoundError(f"no video file at {p}")
         return paths, Path(root or os.path.commonpath([p.parent.resolve() for p in paths]))
 
     def _name(self, p: Path) -> str:
@@ -429,7 +442,7 @@ class VideoClips(Dataset):
         if self.skipped: warnings.warn(f"{len(self.skipped)} of {len(self.files)} videos are too "
                                        f"short for one clip, skipped, e.g. {self.skipped[0]}")
 
-# %% ../nbs/02_data.ipynb #397408f9
+# %% ../nbs/02_data.ipynb #bc69cc18
 def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 25) -> Path:
     "Write tiny moving-shape videos: {relative path: number of frames}; returns `folder`."
     folder = Path(folder)
@@ -437,7 +450,7 @@ def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 2
         write_video(folder/name, moving_shapes(1, size, n, seed=i)[0][0], fps=fps)
     return folder
 
-# %% ../nbs/02_data.ipynb #ecbfa4a1
+# %% ../nbs/02_data.ipynb #accbed61
 def md5sum(path, chunk: int = 1 << 20) -> str:
     h = hashlib.md5()
     with open(path, 'rb') as f:
@@ -485,7 +498,7 @@ def extract(archive, dest) -> Path:
     else: raise VidlabError(f"{archive}: not a zip, tar or rar archive")
     return dest
 
-# %% ../nbs/02_data.ipynb #c15de44c
+# %% ../nbs/02_data.ipynb #6bba4a76
 UCF101_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101.rar'
 UCF101_SPLITS_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip'
 
@@ -523,7 +536,7 @@ def fake_ucf101(root, classes=('ApplyEyeMakeup', 'JumpRope'), frames: int = 30) 
                                                 for c in classes for k in (1, 2)))
     return root
 
-# %% ../nbs/02_data.ipynb #7e2aa4ac
+# %% ../nbs/02_data.ipynb #f152f062
 KINETICS_URL = 'https://s3.amazonaws.com/kinetics/{version}/'
 KINETICS_CRAWLER = 'https://github.com/activitynet/ActivityNet/tree/master/Crawler/Kinetics'
 
@@ -580,7 +593,7 @@ def fake_kinetics(root, split: str = 'train', labels=('abseiling', 'playing guit
         w.writerows(rows)
     return root
 
-# %% ../nbs/02_data.ipynb #23fe7d76
+# %% ../nbs/02_data.ipynb #1abd3702
 class FrameTriplets(Dataset):
     "Interpolation triplets: item i is (frame0, frame1, middle), each (H,W,3) in [0,1]."
     def __init__(self, triplets: list[tuple[Path, Path, Path]], names: list[str],
@@ -633,7 +646,7 @@ def middlebury_triplets(root, download: bool = False, max_size: int | None = Non
     trips = [(inp/n/'frame10.png', inp/n/'frame11.png', gt/n/'frame10i11.png') for n in names]
     return FrameTriplets(*_check_triplets(trips, names, root, MIDDLEBURY_URLS[0]), max_size)
 
-# %% ../nbs/02_data.ipynb #4c0acfd6
+# %% ../nbs/02_data.ipynb #4be6bf6c
 def _fake_frames(n: int, size: int, seed: int):
     return moving_shapes(1, size, n, seed=seed)[0][0]
 
@@ -656,7 +669,7 @@ def fake_middlebury(root, sequences=('Beanbags', 'Walking'), size: int = 32) -> 
         write_image(root/'gt'/s/'frame10i11.png', mid)
     return root
 
-# %% ../nbs/02_data.ipynb #03da9e01
+# %% ../nbs/02_data.ipynb #c8c30071
 DATASETS = ['folder', 'ucf101', 'kinetics', 'vimeo', 'middlebury']
 
 def load_video_dataset(spec: str, split: str = 'train', download: bool = False, **kw):
