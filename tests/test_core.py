@@ -199,3 +199,11 @@ def test_config_defined_in_a_notebook_namespace():
             frames: Optional[int] = None
         '''), ns)
     assert type_hints(ns['NbConfig'])['width'] is int and ns['NbConfig'].from_dict(dict(frames=3)).frames == 3
+
+def test_fit_estimates_time_and_memory(capsys):
+    "Issue 18 item 3: the first steps give the expected time per step, total time and peak memory."
+    fit(_Net(), _mse, lambda s: s, 20, progress=False, estimate=True)
+    out = capsys.readouterr().out
+    assert 's/step on cpu' in out and 'for the 14 steps left' in out and 'GiB RSS' in out
+    fit(_Net(), _mse, lambda s: s, 20, progress=False)                  # quick runs are quiet
+    assert capsys.readouterr().out == ''
