@@ -156,9 +156,25 @@ def main(argv=None) -> int:
     "Entry point of the `vidlab` command."
     argv = list(sys.argv[1:] if argv is None else map(str, argv))
     ns = build_parser().parse_args(argv)
-    if getattr(ns, 'nproc', 1) > 1 and 'LOCAL_RANK' not in os.environ:
-        return subprocess.call(torchrun_argv(argv, ns.nproc))
+    if getattr(ns, 'nproc', 1) > 1 and 'LOCAL_RANK' not in os.environ: return _relaunch(argv, ns.nproc)
     if int(os.environ.get('RANK', 0)) > 0: sys.stdout = open(os.devnull, 'w')   # torchrun: rank 0 speaks
+    rc = _main(ns, argv)
+    if os.environ.get('VIDLAB_RC_FILE') and int(os.environ.get('RANK', 0)) == 0:
+        Path(os.environ['VIDLAB_RC_FILE']).write_text(str(rc))         # for _relaunch: rank 0's exit status
+    return rc
+
+def _relaunch(argv, nproc) -> int:
+    "Run the command under torchrun; return rank 0's exit status (torchrun itself says 1 whatever went wrong)."
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        rc_file = Path(d)/'rc'
+        p = subprocess.Popen(torchrun_argv(argv, nproc), env={**os.environ, 'VIDLAB_RC_FILE': str(rc_file)})
+        while True:
+            try: rc = p.wait(); break
+            except KeyboardInterrupt: pass                # torchrun got the Ctrl-C too: its workers save, then stop
+        return int(rc_file.read_text()) if rc_file.exists() else rc
+
+def _main(ns, argv) -> int:
     held = set(core.LOCKED)
     try: rc = ns._run(ns) if hasattr(ns, '_run') else _run_command(ns)
     except NonFiniteLoss as e:

@@ -16,8 +16,8 @@ from torch import nn
 # %% auto #0
 __all__ = ['LOCK', 'LOCKED', 'REGISTRY', 'is_fast', 'mode', 'get_device', 'seed_everything', 'setup_torch', 'VidlabError',
            'ConfigError', 'knob', 'type_hints', 'Config', 'atomic_save', 'atomic_write_text', 'save_json', 'load_json',
-           'lock_run', 'release_run', 'run_dir', 'qualname', 'locate', 'register', 'registered', 'save_checkpoint',
-           'Checkpoint', 'read_checkpoint', 'load_checkpoint']
+           'is_main', 'lock_run', 'release_run', 'run_dir', 'qualname', 'locate', 'register', 'registered',
+           'save_checkpoint', 'Checkpoint', 'read_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #446957db
 def _flag(name): return os.environ.get(name, '').strip().lower() not in ('', '0', 'false', 'no')
@@ -210,6 +210,9 @@ def _alive(pid: int) -> bool:
     return True
 
 def _rank() -> int: return int(os.environ.get('RANK', 0))
+def is_main() -> bool:
+    "True in the process that logs and writes files: the only one, or rank 0 under torchrun."
+    return _rank() == 0
 
 def lock_run(path) -> Path:
     "Mark folder `path` as used by this process; refuse it if a live process holds it, take it over from a dead one."

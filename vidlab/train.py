@@ -15,7 +15,8 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 import matplotlib
 import matplotlib.pyplot as plt
-from .core import save_checkpoint, read_checkpoint, save_json, Config, VidlabError, _flag, is_fast
+from .core import (save_checkpoint, read_checkpoint, save_json, Config, VidlabError, _flag, is_fast,
+                         _same_on_all_ranks)
 
 # %% auto #0
 __all__ = ['History', 'plot_history', 'in_notebook', 'LivePlot', 'cosine_schedule', 'make_schedule', 'NonFiniteLoss',
@@ -287,5 +288,6 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
     finally: pbar.close()
     if lead and eval_fn and not evaluated and done >= start: evaluate(done)
     if lead and ckpt_path and done >= start: _save_state(ckpt_path, model, opt, sched, done, h, config, rng_state())
+    if world > 1: h = _same_on_all_ranks(h)               # every rank returns rank 0's history (with its evaluations)
     model.eval()
     return h
