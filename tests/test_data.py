@@ -242,3 +242,17 @@ def test_folders_of_frames_are_videos(tmp_path, videos):
     torch.testing.assert_close(ds[0]['video'], read_video(tmp_path/'seqs'/'Sport'/'run', frame_step=2))
     write_image(videos/'thumbnail.png', torch.zeros(8, 8, 3))          # an image beside videos is no video
     assert 'thumbnail.png' not in ''.join(data.VideoClips(videos, 8).names) and len(data.list_videos(videos)) == 4
+
+def test_step_batches_resume_like_a_straight_run(videos, tmp_path):
+    "fit over step_batches: 3 steps, then resumed to 6, ends with the weights of 6 steps in one go."
+    from vidlab.train import fit
+    ds = data.VideoClips(videos, frames=4, size=8)
+    loss = lambda m, b: (m(b['video'].mean((1, 2, 3))) - b['start'].float()[:, None] / 40).pow(2).mean()
+    def run(ckpt, stops):
+        torch.manual_seed(0); model = torch.nn.Linear(3, 1)
+        for steps in stops:
+            fit(model, loss, step_batches_of(ds), steps, lr=0.05, ckpt_path=ckpt, resume=True, plot=False,
+                progress=False, estimate=False)
+        return model.weight.detach().clone()
+    step_batches_of = lambda ds: data.step_batches(ds, 4, seed=3, num_workers=2)
+    torch.testing.assert_close(run(tmp_path/'a.pt', [6]), run(tmp_path/'b.pt', [3, 6]), rtol=0, atol=0)

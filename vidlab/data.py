@@ -19,9 +19,10 @@ __all__ = ['SAMPLE_CLIPS', 'SHAPES', 'COLORS', 'MOTIONS', 'BALL_COLORS', 'SYNTHE
            'moving_shapes', 'bouncing_balls', 'gray_scott', 'colorize', 'reaction_diffusion', 'sample_clip',
            'center_square', 'sample_image', 'frame_files', 'probe_video', 'seek_frames', 'clip_frames', 'fit_frame',
            'read_clip', 'class_caption', 'read_captions', 'split_files', 'list_videos', 'probe_all', 'file_labels',
-           'file_captions', 'VideoClips', 'fake_videos', 'md5sum', 'download', 'extract', 'prepare_ucf101',
-           'fake_ucf101', 'kinetics_name', 'fetch_kinetics', 'prepare_kinetics', 'fake_kinetics', 'FrameTriplets',
-           'vimeo_triplets', 'middlebury_triplets', 'fake_vimeo', 'fake_middlebury', 'load_video_dataset']
+           'file_captions', 'VideoClips', 'fake_videos', 'step_indices', 'StepSampler', 'step_batches', 'md5sum',
+           'download', 'extract', 'prepare_ucf101', 'fake_ucf101', 'kinetics_name', 'fetch_kinetics',
+           'prepare_kinetics', 'fake_kinetics', 'FrameTriplets', 'vimeo_triplets', 'middlebury_triplets', 'fake_vimeo',
+           'fake_middlebury', 'load_video_dataset']
 
 # %% ../nbs/02_data.ipynb #bde9ada0
 SAMPLE_CLIPS = dict(bikes='bikes.mp4', carphone='carphone_pristine.mp4',
@@ -189,18 +190,18 @@ def sample_image(name: str = 'bunny', size: int = 128) -> torch.Tensor:
 
 IMAGES = ['bunny', 'carphone'] + sorted(SYNTHETIC)
 
-# %% ../nbs/02_data.ipynb #7dc69501
+# %% ../nbs/02_data.ipynb #037f4445
 import csv, json, hashlib, itertools, os, re, shutil, subprocess, tarfile, warnings, zipfile
 import urllib.request, urllib.error
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 import imageio_ffmpeg
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 from .core import atomic_write_text
 from .media import IMAGE_EXTS, VideoError, iter_frames, read_image, write_video, write_image
 
-# %% ../nbs/02_data.ipynb #e0bfcfd9
+# %% ../nbs/02_data.ipynb #71333bd1
 VIDEO_EXTS = {'.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv'}
 FRAME_FOLDER_FPS = 24.0        # the frame rate of a folder of frames (as in media.video_fps)
 
@@ -225,7 +226,7 @@ def probe_video(path) -> tuple[int, float]:
         raise VideoError(f"{path} could not be opened as a video: {last}")
     return int(counts[-1]), float(rate.group(1))
 
-# %% ../nbs/02_data.ipynb #cc224198
+# %% ../nbs/02_data.ipynb #bab7f0ab
 SEEKABLE = {'.mp4', '.m4v', '.mov', '.mkv', '.webm'}
 
 def seek_frames(path, start: int, frames: int, step: int, fps: float):
@@ -267,7 +268,7 @@ def read_clip(path, start: int, frames: int, step: int = 1, max_size: int | None
                          f"needs frame {start + (frames - 1) * step}; the file gave {len(out)}")
     return torch.stack(out)
 
-# %% ../nbs/02_data.ipynb #8c2e9972
+# %% ../nbs/02_data.ipynb #d3e0ced9
 def class_caption(name: str) -> str:
     "A class name in words: 'ApplyEyeMakeup' -> 'apply eye makeup', 'play_guitar' -> 'play guitar'."
     s = re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])', ' ', name)
@@ -295,7 +296,7 @@ def read_captions(path) -> dict[str, str]:
     if not out: raise VidlabError(f"{path}: no captions in it (columns file,caption)")
     return out
 
-# %% ../nbs/02_data.ipynb #db791e85
+# %% ../nbs/02_data.ipynb #81595185
 def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
     "(train, test) names: the `test_fraction` with the smallest hash of (seed, name) are held out."
     if not 0 <= test_fraction < 1:
@@ -306,7 +307,7 @@ def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
     test = set(ranked[:n_test])
     return [f for f in files if f not in test], [f for f in files if f in test]
 
-# %% ../nbs/02_data.ipynb #5c9c4964
+# %% ../nbs/02_data.ipynb #0990ec6e
 def list_videos(folder) -> list[Path]:
     "Every video file and folder of frames under `folder` (any depth), sorted."
     folder = Path(folder)
@@ -335,7 +336,7 @@ def _lookup(table: Mapping, name: str, path: Path):
     "A file's entry in a table keyed by its name in the dataset, its path or its file name."
     return next((table[k] for k in (name, str(path), path.name) if k in table), None)
 
-# %% ../nbs/02_data.ipynb #d81172e8
+# %% ../nbs/02_data.ipynb #3f5b7c54
 def file_labels(names: list[str], paths: list[Path], labels='auto') -> list[str] | None:
     "A class name per file: its folder ('folder'; 'auto' if every file is in one), a mapping, None."
     if labels == 'auto': labels = 'folder' if all('/' in n for n in names) else None
@@ -364,7 +365,7 @@ def file_captions(root: Path, names: list[str], paths: list[Path], captions='aut
                                   f"{missing[0]} (add the row '{missing[0]},<caption>')")
     return out
 
-# %% ../nbs/02_data.ipynb #199e4e0e
+# %% ../nbs/02_data.ipynb #7cb1d494
 class VideoClips(Dataset):
     "Clips of `frames` frames cut from video files; a clip is decoded only when it is asked for."
     def __init__(self, source, frames: int = 16, stride: int | None = None,
@@ -442,7 +443,7 @@ class VideoClips(Dataset):
         if self.skipped: warnings.warn(f"{len(self.skipped)} of {len(self.files)} videos are too "
                                        f"short for one clip, skipped, e.g. {self.skipped[0]}")
 
-# %% ../nbs/02_data.ipynb #48300e8c
+# %% ../nbs/02_data.ipynb #7cd446a9
 def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 25) -> Path:
     "Write tiny moving-shape videos: {relative path: number of frames}; returns `folder`."
     folder = Path(folder)
@@ -450,7 +451,47 @@ def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 2
         write_video(folder/name, moving_shapes(1, size, n, seed=i)[0][0], fps=fps)
     return folder
 
-# %% ../nbs/02_data.ipynb #babbf85f
+# %% ../nbs/02_data.ipynb #24bccf87
+def step_indices(n: int, batch_size: int, seed: int, step: int) -> torch.Tensor:
+    "The dataset indices of batch `step`: positions step*B.. of epochs that each shuffle 0..n-1."
+    pos = torch.arange(step * batch_size, (step + 1) * batch_size)
+    out = torch.empty(batch_size, dtype=torch.long)
+    for e in pos.div(n, rounding_mode='floor').unique().tolist():
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + e))
+        here = pos.div(n, rounding_mode='floor') == e
+        out[here] = perm[pos[here] % n]
+    return out
+
+class StepSampler(torch.utils.data.Sampler):
+    "Index lists of batches `start, start+1, ...` (this rank's contiguous share of each batch)."
+    def __init__(self, n: int, batch_size: int, seed: int = 0, start: int = 0, rank: int = 0,
+                 world: int = 1):
+        if batch_size % world:
+            raise VidlabError(f"batch size {batch_size} does not split over {world} ranks")
+        self.n, self.batch_size, self.seed, self.start = n, batch_size, seed, start
+        self.rank, self.world = rank, world
+    def __iter__(self):
+        for step in itertools.count(self.start):
+            idx = step_indices(self.n, self.batch_size, self.seed, step)
+            yield idx.chunk(self.world)[self.rank].tolist()
+
+def step_batches(ds, batch_size: int, seed: int = 0, num_workers: int = 0,
+                 rank: int | None = None, world: int | None = None, **loader_kw):
+    "A `batches(step)` function for `fit`: deterministic in the step, decoded ahead by workers."
+    rank = int(os.environ.get('RANK', 0)) if rank is None else rank
+    world = int(os.environ.get('WORLD_SIZE', 1)) if world is None else world
+    state = dict(it=None, next=None)
+    def batches(step: int):
+        if step != state['next']:                  # the first call or a jump (resume): restart here
+            sampler = StepSampler(len(ds), batch_size, seed, step, rank, world)
+            loader = DataLoader(ds, batch_sampler=sampler, num_workers=num_workers, **loader_kw)
+            state['it'] = iter(loader)
+        state['next'] = step + 1
+        return next(state['it'])
+    batches.sharded = world > 1                        # `fit` does not cut it again
+    return batches
+
+# %% ../nbs/02_data.ipynb #42da20b0
 def md5sum(path, chunk: int = 1 << 20) -> str:
     h = hashlib.md5()
     with open(path, 'rb') as f:
@@ -498,7 +539,7 @@ def extract(archive, dest) -> Path:
     else: raise VidlabError(f"{archive}: not a zip, tar or rar archive")
     return dest
 
-# %% ../nbs/02_data.ipynb #7ebd2c34
+# %% ../nbs/02_data.ipynb #44e9c9bf
 UCF101_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101.rar'
 UCF101_SPLITS_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip'
 
@@ -536,7 +577,7 @@ def fake_ucf101(root, classes=('ApplyEyeMakeup', 'JumpRope'), frames: int = 30) 
                                                 for c in classes for k in (1, 2)))
     return root
 
-# %% ../nbs/02_data.ipynb #0d17640f
+# %% ../nbs/02_data.ipynb #0f52acbd
 KINETICS_URL = 'https://s3.amazonaws.com/kinetics/{version}/'
 KINETICS_CRAWLER = 'https://github.com/activitynet/ActivityNet/tree/master/Crawler/Kinetics'
 
@@ -593,7 +634,7 @@ def fake_kinetics(root, split: str = 'train', labels=('abseiling', 'playing guit
         w.writerows(rows)
     return root
 
-# %% ../nbs/02_data.ipynb #9ac1a094
+# %% ../nbs/02_data.ipynb #94396ab2
 class FrameTriplets(Dataset):
     "Interpolation triplets: item i is (frame0, frame1, middle), each (H,W,3) in [0,1]."
     def __init__(self, triplets: list[tuple[Path, Path, Path]], names: list[str],
@@ -646,7 +687,7 @@ def middlebury_triplets(root, download: bool = False, max_size: int | None = Non
     trips = [(inp/n/'frame10.png', inp/n/'frame11.png', gt/n/'frame10i11.png') for n in names]
     return FrameTriplets(*_check_triplets(trips, names, root, MIDDLEBURY_URLS[0]), max_size)
 
-# %% ../nbs/02_data.ipynb #fc092252
+# %% ../nbs/02_data.ipynb #2bb13fd8
 def _fake_frames(n: int, size: int, seed: int):
     return moving_shapes(1, size, n, seed=seed)[0][0]
 
@@ -669,7 +710,7 @@ def fake_middlebury(root, sequences=('Beanbags', 'Walking'), size: int = 32) -> 
         write_image(root/'gt'/s/'frame10i11.png', mid)
     return root
 
-# %% ../nbs/02_data.ipynb #97c25f36
+# %% ../nbs/02_data.ipynb #6148cc5c
 DATASETS = ['folder', 'ucf101', 'kinetics', 'vimeo', 'middlebury']
 
 def load_video_dataset(spec: str, split: str = 'train', download: bool = False, **kw):
