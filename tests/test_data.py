@@ -256,3 +256,8 @@ def test_step_batches_resume_like_a_straight_run(videos, tmp_path):
         return model.weight.detach().clone()
     step_batches_of = lambda ds: data.step_batches(ds, 4, seed=3, num_workers=2)
     torch.testing.assert_close(run(tmp_path/'a.pt', [6]), run(tmp_path/'b.pt', [3, 6]), rtol=0, atol=0)
+
+def test_kinetics_older_validate_csv(tmp_path):
+    root = data.fake_kinetics(tmp_path/'k', split='val')
+    (root/'annotations'/'val.csv').rename(root/'annotations'/'validate.csv')    # the DeepMind tarball's name
+    with pytest.warns(UserWarning): assert len(data.prepare_kinetics(root, 'val')) == 4
