@@ -152,6 +152,8 @@ def test_ucf101(tmp_path):
     assert {(b['caption'], b['label']) for b in (ds[i] for i in range(len(ds)))} == \
         {('apply eye makeup', 0), ('blow dry hair', 1), ('yo yo', 2)}
     with pytest.raises(FileNotFoundError, match='trainlist02.txt'): data.prepare_ucf101(root, fold=2)
+    plain = data.load_video_dataset(f'ucf101:{root}', 'test', frames=8, labels=None, captions=None)
+    assert set(plain[0]) == {'video', 'file', 'start'} and len(plain.files) == 6
 
 def test_ucf101_missing_and_download_failure(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match='download=True'): data.prepare_ucf101(tmp_path/'none')
