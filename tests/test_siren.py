@@ -20,6 +20,8 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp('siren')/'run'
     r = run_cli('siren', 'train', *TINY, '--output_dir', out)
     assert 'PSNR' in r.stdout
+    assert 'fitting 4 frames of 32x14' in r.stdout.splitlines()[0]         # what is fitted, said before training
+    assert 'max_frames=4 reached' in r.stdout
     return out
 
 
@@ -76,7 +78,9 @@ def test_impossible_render_size_is_a_clear_error(run, capsys, args, msg):
 
 
 @pytest.mark.parametrize('args,msg', [(['--video', 'no_such_video.mp4'], 'No video file'),
-                                      (['--video', 'bikes', '--omega_0', '-1'], 'omega_0 must be > 0'),
+                                      (['--video', 'bikes', '--omega_0', '-1'], 'omega_0: -1.0 is out of range'),
+                                      (['--video', 'bikes', '--lr', '1e6'], 'lr: 1000000.0 is out of range'),
+                                      (['--video', 'bikes', '--resume'], '--resume needs --output_dir'),
                                       (['--video', 'bikes', '--hidden_layers', 'three'], 'hidden_layers')])
 def test_bad_training_input_is_a_clear_error(tmp_path, capsys, args, msg):
     rc, err = run_main(capsys, 'siren', 'train', *args, '--output_dir', tmp_path/'run')
@@ -97,3 +101,86 @@ def test_bf16_path_matches_float32():
     y32 = m(x)
     m.cfg = m.cfg.replace(precision='bf16')
     assert (m(x) - y32).abs().max() < 0.03
+
+
+def test_same_seed_same_numbers_and_precision_recorded(run, tmp_path):
+    "Two identical runs give the same numbers; config.json and metrics.json say which precision ran."
+    import json
+    from vidlab.siren import resolve_precision
+    other = tmp_path/'again'
+    run_cli('siren', 'train', *TINY, '--output_dir', other)
+    a, b = (json.loads((d/'metrics.json').read_text()) for d in (run, other))
+    assert a['psnr'] == b['psnr'] and a['ssim'] == b['ssim']
+    assert a['precision'] == json.loads((run/'config.json').read_text())['precision'] == resolve_precision('auto', 'cpu')
+
+
+def test_interrupt_then_resume_matches_an_uninterrupted_run(tmp_path):
+    "Ctrl-C during `siren train`, then `--resume` on its folder: the same final numbers as a run never stopped."
+    import json, os, signal, subprocess, sys, time
+    args = list(TINY); args[args.index('--epochs') + 1] = '400'; args[args.index('--save_every') + 1] = '20'
+    run_cli('siren', 'train', *args, '--output_dir', tmp_path/'ref')
+    part = tmp_path/'part'
+    p = subprocess.Popen([sys.executable, '-m', 'vidlab.cli', 'siren', 'train', *args, '--output_dir', str(part)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ})
+    t0 = time.monotonic()
+    while not (part/'checkpoint_epoch_0020.pt').exists() and p.poll() is None and time.monotonic() - t0 < 300:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT); out, err = p.communicate(timeout=300)
+    if (part/'metrics.json').exists() and p.returncode == 0:
+        pytest.skip('the run finished before the interrupt arrived')
+    assert p.returncode != 0 and not (part/'model_final.pt').exists(), (p.returncode, err[-500:])
+    assert (part/'train_state.pt').exists()
+    run_cli('siren', 'train', *args, '--output_dir', part, '--resume')
+    ref, res = (json.loads((d/'metrics.json').read_text()) for d in (tmp_path/'ref', part))
+    assert abs(ref['psnr'] - res['psnr']) < 1e-4 and ref['epochs'] == res['epochs']
+
+
+def test_snapshots_in_a_time_limited_run(tmp_path):
+    "checkpoint_epoch_*.pt / recon_epoch_*.png every save_every epochs also when a time limit ends the run."
+    import json
+    out = tmp_path/'timed'
+    args = [a if a != '4' else '1000' for a in TINY]              # --epochs 1000 (and --max_frames stays 4)
+    args[args.index('--max_frames') + 1] = '4'
+    args[args.index('--save_every') + 1] = '1'
+    run_cli('siren', 'train', *args, '--time_limit', '3', '--output_dir', out)
+    m = json.loads((out/'metrics.json').read_text())
+    assert m['status'] == 'time-limit' and m['epochs'] >= 1
+    n = int(m['epochs'])
+    assert len(list(out.glob('checkpoint_epoch_*.pt'))) >= n >= 1
+    assert len(list(out.glob('recon_epoch_*.png'))) >= n
+    hist = json.loads((out/'history.json').read_text())
+    assert sum('psnr' in r for r in hist['rows']) >= n            # a PSNR point per epoch: a curve, not a dot
+
+
+def test_a_collapsed_fit_exits_non_zero(tmp_path):
+    "At lr 1 the loss stays finite (the sigmoid bounds it) but the fit collapses: one line, non-zero, no model_final."
+    out = tmp_path/'collapsed'
+    args = list(TINY); args[args.index('--lr') + 1] = '1'
+    r = run_cli('siren', 'train', *args, '--output_dir', out, check=False)
+    assert r.returncode != 0 and 'collapsed' in r.stderr and 'Traceback' not in r.stderr
+    assert not (out/'model_final.pt').exists()
+
+
+def test_render_fast_path_matches_forward():
+    "The separable first layer + fused hidden layers render the same function as forward()."
+    from vidlab.siren import Siren, SirenConfig, siren_frame, video_coords
+    torch.manual_seed(0)
+    for prec, tol in (('fp32', 1e-5), ('bf16', 0.03)):
+        m = Siren(SirenConfig(hidden_features=64, hidden_layers=3, omega_t=2.0, precision=prec), frames=9)
+        ref = m(video_coords(torch.tensor([0.25]), 30, 44))[0]
+        assert (siren_frame(m, 0.25, 30, 44, chunk=200) - ref).abs().max() < tol
+
+
+def test_quantize_and_h264_rates():
+    from vidlab.siren import Siren, SirenConfig, quantize, h264, bits_per_pixel, n_params
+    from vidlab.data import sample_clip
+    m = Siren(SirenConfig(hidden_features=32, hidden_layers=2))
+    n = n_params(m)
+    assert quantize(m, 32)[1] == 32 * n and quantize(m, 16)[1] == 16 * n
+    q8, bits = quantize(m, 8)
+    assert bits == 8 * n + 64 * len(list(m.parameters()))
+    for p, r in zip(m.parameters(), q8.parameters()):
+        assert (p - r).abs().max() <= (p.max() - p.min()) / 255 / 2 + 1e-6   # within half a level
+    v = sample_clip('bikes', max_size=32, max_frames=4)
+    dec, b1 = h264(v, 20); _, b2 = h264(v, 40)
+    assert dec.shape == v.shape and b2 < b1 and 0 < bits_per_pixel(b2, v) < 24
