@@ -27,7 +27,8 @@ CORE_MODULES = {'core', 'media', 'data', 'metrics', 'train', 'panel', 'cli', 'de
 def arg(*flags, **kw): "An argparse argument for `command(args=...)`."; return (flags, kw)
 
 def command(chapter: str, name: str | None = None, config: type[Config] | None = None, args=(), help: str = ''):
-    "Decorator: register `fn(args)` as `vidlab <chapter> <name>` (`name=''`: as `vidlab <chapter>` itself)."
+    """Decorator: register `fn(args)` as `vidlab <chapter> <name>` (`name=''`: as `vidlab <chapter>`
+    itself)."""
     def deco(fn):
         COMMANDS.setdefault(chapter, {})[fn.__name__ if name is None else name] = dict(
             fn=fn, config=config, args=list(args), help=help or (fn.__doc__ or '').strip())
@@ -66,7 +67,8 @@ def add_config_args(p: argparse.ArgumentParser, cls: type[Config]):
         g.add_argument(f'--{f.name}', **kw)
 
 def config_from_args(cls: type[Config], ns) -> Config:
-    "The preset (or `--config` file), with the options given on the command line on top (all validated)."
+    """The preset (or `--config` file), with the options given on the command line on top (all
+    validated)."""
     base = cls.load(ns.config) if getattr(ns, 'config', None) else (
         getattr(cls, ns.preset)() if getattr(ns, 'preset', None) else cls.preset())
     return base.replace(**{f.name: getattr(ns, f.name) for f in fields(cls) if getattr(ns, f.name, None) is not None})
@@ -74,7 +76,8 @@ def config_from_args(cls: type[Config], ns) -> Config:
 # %% ../nbs/06_cli.ipynb #6c308043
 def run_demo(out=None, only=None) -> dict:
     "Run each registered chapter's quick run; write its videos and a summary into one run folder."
-    if importlib.util.find_spec('vidlab.demo') is not None:   # the first-impression page (nbs/07_demo) renders them
+    # the first-impression page (nbs/07_demo) renders them
+    if importlib.util.find_spec('vidlab.demo') is not None:
         from vidlab import demo
         return demo.run_demo(out, only)
     return _plain_demo(out, only)
@@ -92,7 +95,8 @@ def _plain_demo(out=None, only=None) -> dict:
         summary[ch] = dict(res, seconds=round(time.perf_counter() - t0, 1))
     save_json(out/'summary.json', summary)
     rows = [dict(chapter=c, **{k: v for k, v in r.items() if isinstance(v, (int, float, str))}) for c, r in summary.items()]
-    md = table(rows, floatfmt='.4g')                      # 4 significant digits: PSNRs and tiny diversities alike
+    # 4 significant digits: PSNRs and tiny diversities alike
+    md = table(rows, floatfmt='.4g')
     (out/'summary.md').write_text(md + '\n')
     print(md); print(f'\nvideos and summary in {out}')
     return summary
@@ -125,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(_run=lambda ns: run_demo(ns.out, ns.only) and 0)
     sub.add_parser('info', help='versions, device and mode').set_defaults(_run=lambda ns: print(info()) or 0)
     for ch, cmds in sorted(COMMANDS.items()):
-        if '' in cmds:                                    # a chapter that is one command: `vidlab bench --video X`
+        # a chapter that is one command: `vidlab bench --video X`
+        if '' in cmds:
             c = cmds['']
             _add_command(sub.add_parser(ch, help=c['help'], description=c['help']), c, train=False)
             continue
@@ -141,7 +146,8 @@ def _run_command(ns):
     return c['fn'](ns)
 
 def torchrun_argv(argv: list[str], nproc: int) -> list[str]:
-    "The command line that re-runs `vidlab ARGV` (without --nproc) under torchrun with `nproc` processes."
+    """The command line that re-runs `vidlab ARGV` (without --nproc) under torchrun with `nproc`
+    processes."""
     rest, skip = [], False
     for a in argv:
         if skip: skip = False
@@ -157,21 +163,25 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else map(str, argv))
     ns = build_parser().parse_args(argv)
     if getattr(ns, 'nproc', 1) > 1 and 'LOCAL_RANK' not in os.environ: return _relaunch(argv, ns.nproc)
-    if int(os.environ.get('RANK', 0)) > 0: sys.stdout = open(os.devnull, 'w')   # torchrun: rank 0 speaks
+    # torchrun: rank 0 speaks
+    if int(os.environ.get('RANK', 0)) > 0: sys.stdout = open(os.devnull, 'w')
     rc = _main(ns, argv)
     if os.environ.get('VIDLAB_RC_FILE') and int(os.environ.get('RANK', 0)) == 0:
-        Path(os.environ['VIDLAB_RC_FILE']).write_text(str(rc))         # for _relaunch: rank 0's exit status
+        # for _relaunch: rank 0's exit status
+        Path(os.environ['VIDLAB_RC_FILE']).write_text(str(rc))
     return rc
 
 def _relaunch(argv, nproc) -> int:
-    "Run the command under torchrun; return rank 0's exit status (torchrun itself says 1 whatever went wrong)."
+    """Run the command under torchrun; return rank 0's exit status (torchrun itself says 1 whatever
+    went wrong)."""
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         rc_file = Path(d)/'rc'
         p = subprocess.Popen(torchrun_argv(argv, nproc), env={**os.environ, 'VIDLAB_RC_FILE': str(rc_file)})
         while True:
             try: rc = p.wait(); break
-            except KeyboardInterrupt: pass                # torchrun got the Ctrl-C too: its workers save, then stop
+            # torchrun got the Ctrl-C too: its workers save, then stop
+            except KeyboardInterrupt: pass
         return int(rc_file.read_text()) if rc_file.exists() else rc
 
 def _main(ns, argv) -> int:
@@ -189,7 +199,8 @@ def _main(ns, argv) -> int:
               if hasattr(ns, 'resume') else ''), file=sys.stderr)
         return 130
     finally:
-        for p in core.LOCKED - held: release_run(p)       # the run folders this command locked are free again
+        # the run folders this command locked are free again
+        for p in core.LOCKED - held: release_run(p)
     return rc if isinstance(rc, int) else 0
 
 # %% ../nbs/06_cli.ipynb #a93e5066
@@ -197,6 +208,7 @@ def _in_ipython():
     try: from IPython import get_ipython; return get_ipython() is not None
     except ImportError: return False
 
-if __name__ == '__main__' and not _in_ipython():   # python -m vidlab.cli: use the registry of the imported package
+# python -m vidlab.cli: use the registry of the imported package
+if __name__ == '__main__' and not _in_ipython():
     from vidlab.cli import main as _main
     sys.exit(_main())

@@ -44,7 +44,8 @@ def seed_everything(seed: int = 0) -> int:
     return seed
 
 def setup_torch():
-    "Under `nbdev_test` notebooks run two at a time on small machines: one thread each keeps them from fighting."
+    """Under `nbdev_test` notebooks run two at a time on small machines: one thread each keeps them
+    from fighting."""
     if _flag('IN_TEST'): torch.set_num_threads(1)
 
 setup_torch()
@@ -54,10 +55,12 @@ class VidlabError(RuntimeError):
     "A vidlab operation failed; the message says why and what to do."
 
 class ConfigError(ValueError):
-    "A config has an unknown key, a value of the wrong type, or a value outside its knob's range or choices."
+    """A config has an unknown key, a value of the wrong type, or a value outside its knob's range
+    or choices."""
 
 def knob(default, lo=None, hi=None, *, log=False, choices=None, help=''):
-    "A config field with the range (`lo`..`hi`, `log` scale) or `choices` that panels and the CLI offer (and enforce)."
+    """A config field with the range (`lo`..`hi`, `log` scale) or `choices` that panels and the CLI
+    offer (and enforce)."""
     md = dict(lo=lo, hi=hi, log=log, choices=choices, help=help)
     if isinstance(default, (list, dict, set)): return field(default_factory=lambda: deepcopy(default), metadata=md)
     return field(default=default, metadata=md)
@@ -98,7 +101,8 @@ def _check_type(name, typ, v):
     return v
 
 def _check_knob(name, md, v):
-    "Raise a `ConfigError` if `v` (or an item of a list `v`) is outside the knob's `lo`..`hi` or `choices`."
+    """Raise a `ConfigError` if `v` (or an item of a list `v`) is outside the knob's `lo`..`hi` or
+    `choices`."""
     lo, hi, choices = md.get('lo'), md.get('hi'), md.get('choices')
     for x in (v if isinstance(v, (list, tuple)) else [v]):
         if choices and x not in choices: raise ConfigError(f"{name}: must be one of {list(choices)}, got {x!r}")
@@ -108,9 +112,11 @@ def _check_knob(name, md, v):
             raise ConfigError(f"{name}: {x!r} is out of range, must be {rng}")
 
 def type_hints(cls) -> dict:
-    "The resolved field types of a config class, also for one defined in a notebook that nbdev_test runs in-process."
+    """The resolved field types of a config class, also for one defined in a notebook that
+    nbdev_test runs in-process."""
     try: return typing.get_type_hints(cls)
-    except NameError:   # its module is not the namespace its class statement ran in: resolve names there
+    # its module is not the namespace its class statement ran in: resolve names there
+    except NameError:
         ns = {**{k: getattr(typing, k) for k in typing.__all__}, **getattr(cls, '_defined_in', {})}
         return typing.get_type_hints(cls, localns=ns)
 
@@ -122,7 +128,8 @@ class Config:
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
-        cls._defined_in = sys._getframe(1).f_globals   # where its annotations' names live (see `type_hints`)
+        # where its annotations' names live (see `type_hints`)
+        cls._defined_in = sys._getframe(1).f_globals
 
     @classmethod
     def from_dict(cls, d: dict) -> 'Config':
@@ -174,10 +181,12 @@ class Config:
         return cls.from_dict(d)
 
 # %% ../nbs/00_core.ipynb #843b795a
-_UMASK = os.umask(0o022); os.umask(_UMASK)             # read the process's umask (setting it is the only way)
+# read the process's umask (setting it is the only way)
+_UMASK = os.umask(0o022); os.umask(_UMASK)
 
 def atomic_save(obj, path, saver=torch.save) -> Path:
-    "Save `obj` with `saver(obj, tmp_path)` and move it into `path` in one step (mode 0666 minus the umask)."
+    """Save `obj` with `saver(obj, tmp_path)` and move it into `path` in one step (mode 0666 minus
+    the umask)."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
     try:
@@ -215,11 +224,13 @@ def is_main() -> bool:
     return _rank() == 0
 
 def lock_run(path) -> Path:
-    "Mark folder `path` as used by this process; refuse it if a live process holds it, take it over from a dead one."
+    """Mark folder `path` as used by this process; refuse it if a live process holds it, take it
+    over from a dead one."""
     lock, me = Path(path)/LOCK, dict(pid=os.getpid(), host=socket.gethostname())
     for _ in range(2):
         try:
-            with open(lock, 'x') as f: json.dump(me, f)   # 'x': create, or fail if it exists (no race)
+            # 'x': create, or fail if it exists (no race)
+            with open(lock, 'x') as f: json.dump(me, f)
             break
         except FileExistsError:
             try: other = json.loads(lock.read_text())
@@ -241,7 +252,8 @@ def release_run(path):
     LOCKED.discard(Path(path))
 
 def run_dir(path=None, name: str = 'run', root='runs', lock: bool = True) -> Path:
-    "Create and return the folder for a run, `path` or `root/name-<date>-<time>`, locked for this run (see above)."
+    """Create and return the folder for a run, `path` or `root/name-<date>-<time>`, locked for this
+    run (see above)."""
     if path is None:
         path = Path(root)/f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
         i, base = 1, path
@@ -253,7 +265,8 @@ def run_dir(path=None, name: str = 'run', root='runs', lock: bool = True) -> Pat
     return lock_run(path) if lock else path
 
 def _same_on_all_ranks(obj):
-    "Under torch.distributed, rank 0's `obj` on every rank (a folder name made from the clock must agree)."
+    """Under torch.distributed, rank 0's `obj` on every rank (a folder name made from the clock must
+    agree)."""
     import torch.distributed as dist
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1: return obj
     box = [obj]; dist.broadcast_object_list(box, src=0); return box[0]
@@ -263,7 +276,8 @@ def qualname(o) -> str:
     return f'{t.__module__}.{t.__qualname__}'
 
 def locate(name: str):
-    "The object named by a dotted path, e.g. `vidlab.core.Config` (for code: never for names read from a file)."
+    """The object named by a dotted path, e.g. `vidlab.core.Config` (for code: never for names read
+    from a file)."""
     mod, _, attr = name.rpartition('.')
     return getattr(importlib.import_module(mod), attr)
 
@@ -271,8 +285,10 @@ def locate(name: str):
 REGISTRY: dict[str, type] = {}
 
 def register(cls: type) -> type:
-    "Class decorator: let `load_checkpoint` rebuild `cls` (a model or config class) from a file. Nothing else is rebuilt."
-    REGISTRY[qualname(cls)] = cls                         # keyed by name: a class redefined in a notebook replaces the old one
+    """Class decorator: let `load_checkpoint` rebuild `cls` (a model or config class) from a file.
+    Nothing else is rebuilt."""
+    # keyed by name: a class redefined in a notebook replaces the old one
+    REGISTRY[qualname(cls)] = cls
     return cls
 
 def _vidlab_modules() -> set[str]:
@@ -280,11 +296,13 @@ def _vidlab_modules() -> set[str]:
     return {m.name for m in pkgutil.iter_modules(vidlab.__path__)}
 
 def registered(name, path='the checkpoint'):
-    "The registered class called `name`; any other name is refused before anything is imported or called."
+    """The registered class called `name`; any other name is refused before anything is imported or
+    called."""
     if isinstance(name, str) and name not in REGISTRY:
         parts = name.split('.')
         if len(parts) > 2 and parts[0] == 'vidlab' and parts[1] in _vidlab_modules():
-            importlib.import_module(f'vidlab.{parts[1]}')  # one of vidlab's own modules: importing it registers its classes
+            # one of vidlab's own modules: importing it registers its classes
+            importlib.import_module(f'vidlab.{parts[1]}')
     if not isinstance(name, str) or name not in REGISTRY:
         raise VidlabError(f"{path} asks to rebuild {str(name)[:100]!r}, which is not a registered vidlab class: refused "
                           f"(a checkpoint is data; only classes decorated with vidlab.core.register are rebuilt)")
@@ -305,7 +323,8 @@ class Checkpoint:
     path: Path
 
 def read_checkpoint(path, map_location='cpu') -> dict:
-    "The raw contents of a vidlab checkpoint file (tensors and plain values only: nothing is imported or called)."
+    """The raw contents of a vidlab checkpoint file (tensors and plain values only: nothing is
+    imported or called)."""
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"No checkpoint at {path}: check the path, or train a model first.")
     try: ck = torch.load(path, map_location=map_location, weights_only=True)
@@ -316,7 +335,8 @@ def read_checkpoint(path, map_location='cpu') -> dict:
     return ck
 
 def load_checkpoint(path, map_location='cpu', model: nn.Module | None = None, expect: type | None = None) -> Checkpoint:
-    "Rebuild the model saved at `path` (a file, or a run folder holding model_final.pt), or load its weights into `model`."
+    """Rebuild the model saved at `path` (a file, or a run folder holding model_final.pt), or load
+    its weights into `model`."""
     path = Path(path)
     if path.is_dir():
         if not (path/'model_final.pt').exists(): raise VidlabError(f"{path} is a folder without model_final.pt: pass a checkpoint file")

@@ -13,7 +13,8 @@ import imageio_ffmpeg
 import mediapy as media
 from PIL import Image
 
-media.set_ffmpeg(imageio_ffmpeg.get_ffmpeg_exe())   # the ffmpeg inside the imageio-ffmpeg wheel: no system ffmpeg needed
+# the ffmpeg inside the imageio-ffmpeg wheel: no system ffmpeg needed
+media.set_ffmpeg(imageio_ffmpeg.get_ffmpeg_exe())
 logging.getLogger('imageio_ffmpeg').addFilter(lambda r: 'different from the source frame size' not in r.getMessage())
 
 # %% auto #0
@@ -30,7 +31,8 @@ IMAGE_EXTS = {'.png', '.jpg', '.jpeg', '.bmp', '.webp', '.tif', '.tiff'}
 def _natural_key(p: Path): return [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', p.name)]
 
 def as_rgb(frame: np.ndarray) -> np.ndarray:
-    "An (H,W), (H,W,1), (H,W,3) or (H,W,4) image as (H,W,3): grey is repeated, alpha is composited over white."
+    """An (H,W), (H,W,1), (H,W,3) or (H,W,4) image as (H,W,3): grey is repeated, alpha is composited
+    over white."""
     f = np.asarray(frame)
     if f.ndim == 2: f = f[..., None]
     if f.ndim != 3 or f.shape[-1] not in (1, 3, 4): raise VideoError(f"expected an image of shape (H,W), (H,W,1|3|4), got {f.shape}")
@@ -61,25 +63,29 @@ def _count_packets(path: Path) -> int | None:
     return int(n[-1]) if n else None
 
 def video_info(path) -> dict:
-    "What the container says: `size` (w, h), `fps`, `frames` and `duration` (a GIF's fps: its frames over its duration)."
+    """What the container says: `size` (w, h), `fps`, `frames` and `duration` (a GIF's fps: its
+    frames over its duration)."""
     path = Path(path)
     meta = _probe(path)
     fps, dur, n = float(meta.get('fps') or 0), float(meta.get('duration') or 0), None
-    if str(meta.get('codec', '')).startswith('gif'):      # frames carry their own delays: count them
+    # frames carry their own delays: count them
+    if str(meta.get('codec', '')).startswith('gif'):
         n = _count_packets(path)
         if n and dur: fps = n / dur
     if n is None and fps and dur: n = round(fps * dur)
     return dict(size=tuple(meta.get('source_size') or meta['size']), fps=fps or None, frames=n, duration=dur or None)
 
 def video_fps(path, default: float = 24.0) -> float:
-    "The frame rate of a video file (a GIF's or variable-rate file's mean rate; `default` for a folder of frames)."
+    """The frame rate of a video file (a GIF's or variable-rate file's mean rate; `default` for a
+    folder of frames)."""
     path = Path(path)
     if path.is_dir(): return default
     try: return float(video_info(path)['fps'] or default)
     except Exception: return default
 
 def _file_frames(path: Path, max_size=None, max_frames=None, step=1, start=0):
-    "Yield (h,w,3) uint8 frames of a video file: ffmpeg selects, scales and converts them (each decoded frame once)."
+    """Yield (h,w,3) uint8 frames of a video file: ffmpeg selects, scales and converts them (each
+    decoded frame once)."""
     info = video_info(path)
     W, H = info['size']
     h, w = even_size(H, W, max_size)
@@ -111,7 +117,8 @@ def _image_size(p: Path) -> tuple[int, int]:
     except Exception as e: raise VideoError(f"{p} could not be read as an image: {e}") from None
 
 def _folder_frames(path: Path, max_size=None, max_frames=None, step=1, start=0):
-    "Yield (h,w,3) uint8 frames of a folder of images, after checking (from their headers) that they share one size."
+    """Yield (h,w,3) uint8 frames of a folder of images, after checking (from their headers) that
+    they share one size."""
     files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTS), key=_natural_key)
     if not files: raise VideoError(f"{path} has no image frames ({', '.join(sorted(IMAGE_EXTS))})")
     first = _image_size(files[0])
@@ -150,14 +157,16 @@ def _as_uint8(img: np.ndarray) -> np.ndarray:
     return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 def _small(f: np.ndarray, max_size=None) -> np.ndarray:
-    "A uint8 frame resized (antialiased) so its longer side is at most `max_size`, or cropped to even sizes: still uint8."
+    """A uint8 frame resized (antialiased) so its longer side is at most `max_size`, or cropped to
+    even sizes: still uint8."""
     H, W = f.shape[:2]
     h, w = even_size(H, W, max_size)
     if max_size and max(H, W) > max_size: return np.asarray(Image.fromarray(f).resize((w, h), Image.BILINEAR))
     return f[:h, :w]
 
 def _fit(frame: np.ndarray, max_size=None) -> torch.Tensor:
-    "One frame as a float (H,W,3) tensor in [0,1], resized or cropped to even sizes while still uint8."
+    """One frame as a float (H,W,3) tensor in [0,1], resized or cropped to even sizes while still
+    uint8."""
     return torch.from_numpy(np.array(_small(_as_uint8(frame), max_size))).float().div_(255)
 
 def _frames(path, max_size, max_frames, frame_step, start):
@@ -170,11 +179,13 @@ def _frames(path, max_size, max_frames, frame_step, start):
 
 def iter_frames(path, max_size: int | None = None, max_frames: int | None = None, frame_step: int = 1,
                 start: int = 0):
-    "The frames of a video file or folder one by one, as float (H,W,3) tensors in [0,1], in bounded memory."
+    """The frames of a video file or folder one by one, as float (H,W,3) tensors in [0,1], in
+    bounded memory."""
     for f in _frames(path, max_size, max_frames, frame_step, start): yield torch.from_numpy(np.array(f)).float().div_(255)
 
 def iter_chunks(path, chunk: int = 32, **kw):
-    "The frames of a video in (<=chunk, H, W, 3) float tensors: for work that needs a few frames at a time."
+    """The frames of a video in (<=chunk, H, W, 3) float tensors: for work that needs a few frames
+    at a time."""
     buf = []
     for f in _frames(path, kw.get('max_size'), kw.get('max_frames'), kw.get('frame_step', 1), kw.get('start', 0)):
         buf.append(f)
@@ -247,7 +258,8 @@ def _enlarge(v: np.ndarray, min_height: int) -> np.ndarray:
 
 def show_videos(videos, titles=None, fps: float = 12, min_height: int = 128, columns: int | None = None,
                 max_width: int = 720, **kw):
-    "Play several videos side by side inline (a dict gives titles), wrapping rows at about `max_width` pixels."
+    """Play several videos side by side inline (a dict gives titles), wrapping rows at about
+    `max_width` pixels."""
     if isinstance(videos, dict): titles, videos = list(videos), list(videos.values())
     vids = [_enlarge(pad_even(_as_video(v)), min_height) for v in videos]
     columns = columns or max(1, max_width // (max(v.shape[2] for v in vids) + 8))

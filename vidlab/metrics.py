@@ -24,7 +24,8 @@ def _finite(*xs) -> bool: return all(bool(torch.isfinite(x).all()) for x in xs)
 def mse(a, b) -> float: a, b = _check_pair(a, b); return F.mse_loss(a, b).item()
 
 def psnr(a, b, max_val: float = 1.0) -> float:
-    "PSNR in dB of `a` against `b` over all their values (capped at 100 dB for identical inputs; nan if either is not finite)."
+    """PSNR in dB of `a` against `b` over all their values (capped at 100 dB for identical inputs;
+    nan if either is not finite)."""
     a, b = _check_pair(a, b)
     if not _finite(a, b): return math.nan                 # a broken prediction never scores
     return min(100.0, 10 * math.log10(max_val**2 / max(F.mse_loss(a, b).item(), 1e-10)))
@@ -47,7 +48,8 @@ def ssim_map(a, b, max_val: float = 1.0, win: int = 11, sigma: float = 1.5) -> t
     a, b = _check_pair(a, b)
     C = a.shape[-1]
     a, b = a.reshape(-1, *a.shape[-3:]).permute(0, 3, 1, 2), b.reshape(-1, *b.shape[-3:]).permute(0, 3, 1, 2)
-    win = min(win, *a.shape[-2:]); win -= 1 - win % 2                 # small images: the largest odd window that fits
+    # small images: the largest odd window that fits
+    win = min(win, *a.shape[-2:]); win -= 1 - win % 2
     w = _gauss_window(win, sigma).to(a)[None, None].expand(C, 1, win, win)
     f = lambda x: F.conv2d(x, w, groups=C)
     mu_a, mu_b = f(a), f(b)
@@ -118,7 +120,8 @@ class Table(str):
     def __repr__(self): return str(self)
 
 def table(rows: list[dict], floatfmt: str = '.2f') -> Table:
-    "A list of dicts as a Markdown `Table`: make it a cell's last expression (or `display` it) to see a table."
+    """A list of dicts as a Markdown `Table`: make it a cell's last expression (or `display` it) to
+    see a table."""
     if not rows: return Table('')
     cols = list(dict.fromkeys(k for r in rows for k in r))
     fmt = lambda v: format(v, floatfmt) if isinstance(v, float) else str(v).replace('|', '\\|')

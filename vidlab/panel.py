@@ -33,14 +33,16 @@ def field_widget(f, typ, value):
     return None
 
 def config_form(cfg: Config, only=None) -> W.VBox:
-    "A VBox of widgets for `cfg`'s knobs (or the fields named in `only`); `form.widgets` maps names to widgets."
+    """A VBox of widgets for `cfg`'s knobs (or the fields named in `only`); `form.widgets` maps
+    names to widgets."""
     hints = type_hints(type(cfg))
     ws = {}
     for f in fields(cfg):
         if only is not None and f.name not in only: continue
         if only is None and f.metadata.get('lo') is None and not f.metadata.get('choices'): continue
         typ = hints[f.name]
-        if typing.get_origin(typ) is not None:   # Optional[int] etc.: use the inner type when a value is set
+        # Optional[int] etc.: use the inner type when a value is set
+        if typing.get_origin(typ) is not None:
             inner = [a for a in typing.get_args(typ) if a is not type(None)]
             typ = inner[0] if len(inner) == 1 and getattr(cfg, f.name) is not None else None
         w = field_widget(f, typ, getattr(cfg, f.name)) if typ else None

@@ -24,7 +24,8 @@ __all__ = ['History', 'plot_history', 'in_notebook', 'LivePlot', 'cosine_schedul
 
 # %% ../nbs/04_train.ipynb #fa4b9b42
 class History:
-    "The log of a run: rows of `step`, `time` and named values, plus how the run ended (`status`, `message`)."
+    """The log of a run: rows of `step`, `time` and named values, plus how the run ended (`status`,
+    `message`)."""
     def __init__(self, rows=None, status='new', message=''): self.rows, self.status, self.message = list(rows or []), status, message
     def log(self, step: int, time: float = 0.0, **vals):
         self.rows.append(dict(step=int(step), time=float(time), **{k: float(v) for k, v in vals.items()}))
@@ -42,7 +43,8 @@ class History:
 
 # %% ../nbs/04_train.ipynb #c2d135de
 def plot_history(h: History, keys=None, path=None, x: str = 'step', title: str | None = None):
-    "Loss (log scale) and each other logged value against `x` ('step' or 'time'); saved to `path` if given."
+    """Loss (log scale) and each other logged value against `x` ('step' or 'time'); saved to `path`
+    if given."""
     keys = [k for k in (keys or h.keys()) if k != 'lr' and h[k]]
     fig, axs = plt.subplots(1, max(1, len(keys)), figsize=(4 * max(1, len(keys)), 3), squeeze=False)
     for ax, k in zip(axs[0], keys):
@@ -84,15 +86,18 @@ def make_schedule(sched, opt, steps):
 
 # %% ../nbs/04_train.ipynb #8dc58119
 class NonFiniteLoss(VidlabError):
-    "The loss became inf or NaN; the model holds (and the checkpoint has) the last weights with a finite loss."
+    """The loss became inf or NaN; the model holds (and the checkpoint has) the last weights with a
+    finite loss."""
     def __init__(self, msg, history=None): super().__init__(msg); self.history = history
 
 def step_generator(seed: int, step: int, device='cpu') -> torch.Generator:
-    "A random generator that depends only on (`seed`, `step`): batches drawn with it make runs resumable exactly."
+    """A random generator that depends only on (`seed`, `step`): batches drawn with it make runs
+    resumable exactly."""
     return torch.Generator(device).manual_seed(seed * 100003 + step)
 
 def rng_state() -> dict:
-    "The random-number states of Python, NumPy and torch (CPU and every CUDA device), as checkpointable values."
+    """The random-number states of Python, NumPy and torch (CPU and every CUDA device), as
+    checkpointable values."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     return dict(python=random.getstate(), numpy=(kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
                 torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
@@ -105,7 +110,8 @@ def set_rng_state(s: dict):
     if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
 def _batches(batches, rank=0, world=1):
-    "A function step -> batch, from a function, an iterable, or a DataLoader (sharded over ranks, see below)."
+    """A function step -> batch, from a function, an iterable, or a DataLoader (sharded over ranks,
+    see below)."""
     if callable(batches): return batches
     sharded = world > 1 and isinstance(batches, torch.utils.data.DataLoader)
     if sharded: batches = _distributed_loader(batches, rank, world)
@@ -135,7 +141,8 @@ def _fmt_time(s): return f'{s:.0f} s' if s < 120 else f'{s / 60:.0f} min' if s <
 
 # %% ../nbs/04_train.ipynb #d15a7e02
 def _init_distributed(model) -> tuple[int, int]:
-    "Join the process group torchrun describes in the environment (if any); every rank starts from rank 0's weights."
+    """Join the process group torchrun describes in the environment (if any); every rank starts from
+    rank 0's weights."""
     if int(os.environ.get('WORLD_SIZE', 1)) <= 1: return 0, 1
     if not dist.is_initialized():
         dist.init_process_group('nccl' if _device(model).type == 'cuda' else 'gloo')
@@ -154,7 +161,8 @@ def _average_grads(params, world: int):
     for p, g in zip(params, flat.split([g.numel() for g in grads])): p.grad = g.view_as(p)
 
 def shard_batch(batch, rank: int, world: int):
-    "This rank's equal share of a global batch: tensors as long as the first one are cut along dim 0, the rest kept."
+    """This rank's equal share of a global batch: tensors as long as the first one are cut along dim
+    0, the rest kept."""
     items = [batch] if torch.is_tensor(batch) else list(batch.values()) if isinstance(batch, dict) else \
             list(batch) if isinstance(batch, (list, tuple)) else []
     lead = next((x for x in items if torch.is_tensor(x) and x.ndim), None)
@@ -188,7 +196,8 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
     "Train `model` for `steps` steps of `loss_fn(model, batch)`; returns the `History` (see above)."
     dev = _device(model)
     rank, world = _init_distributed(model)
-    lead = rank == 0                                      # only rank 0 logs, plots, evaluates and saves
+    # only rank 0 logs, plots, evaluates and saves
+    lead = rank == 0
     ckpt_path = Path(ckpt_path) if ckpt_path else None
     opt = opt or torch.optim.Adam(model.parameters(), lr=lr)
     sched = make_schedule(sched, opt, steps)
@@ -210,9 +219,11 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
     use_amp = amp and dev.type == 'cuda'
     params = [p for p in model.parameters() if p.requires_grad]
     weights = list(model.state_dict().values())
-    good, good_step, good_sched, good_rng = None, start - 1, None, None   # the last weights with a finite loss
+    # the last weights with a finite loss
+    good, good_step, good_sched, good_rng = None, start - 1, None, None
     t0 = time.perf_counter() - (h.rows[-1]['time'] if h.rows else 0.0)
-    paused = 0.0                                          # seconds spent evaluating: not training time
+    # seconds spent evaluating: not training time
+    paused = 0.0
     clock = lambda: time.perf_counter() - t0 - paused
     evaluated, done, updating, top = False, start - 1, False, None
     h.status = 'running'
@@ -224,7 +235,8 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
         model.eval()
         try:
             with torch.no_grad(): ev = eval_fn(model)
-        finally: set_rng_state(s); model.train()          # evaluating leaves the training's random stream alone
+        # evaluating leaves the training's random stream alone
+        finally: set_rng_state(s); model.train()
         h.log(step, clock(), **ev)
         pbar.set_postfix({k: f'{v:.3g}' for k, v in ev.items()})
         if live: live.update(h)
@@ -233,7 +245,8 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
     try:
         model.train()
         for step in pbar:
-            top = rng_state()                             # the random state after step-1: what a resume restores
+            # the random state after step-1: what a resume restores
+            top = rng_state()
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
                 out = loss_fn(model, shard(get(step)))
             loss, logs = out if isinstance(out, tuple) else (out, {})
@@ -276,7 +289,8 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
                 h.status, h.message = 'time-limit', f'stopped after {time_limit:g} s at step {step}'; break
         else: h.status = 'done'
     except KeyboardInterrupt:
-        if updating and good is not None:                 # stopped inside opt.step: back to the weights before it
+        # stopped inside opt.step: back to the weights before it
+        if updating and good is not None:
             with torch.no_grad():
                 for w, g in zip(weights, good): w.copy_(g)
         h.status, h.message = 'interrupted', f'{desc}: interrupted after step {done}'
@@ -288,6 +302,7 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
     finally: pbar.close()
     if lead and eval_fn and not evaluated and done >= start: evaluate(done)
     if lead and ckpt_path and done >= start: _save_state(ckpt_path, model, opt, sched, done, h, config, rng_state())
-    if world > 1: h = _same_on_all_ranks(h)               # every rank returns rank 0's history (with its evaluations)
+    # every rank returns rank 0's history (with its evaluations)
+    if world > 1: h = _same_on_all_ranks(h)
     model.eval()
     return h
