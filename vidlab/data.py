@@ -190,7 +190,7 @@ def sample_image(name: str = 'bunny', size: int = 128) -> torch.Tensor:
 
 IMAGES = ['bunny', 'carphone'] + sorted(SYNTHETIC)
 
-# %% ../nbs/02_data.ipynb #d5e4a050
+# %% ../nbs/02_data.ipynb #1997f41d
 import csv, json, hashlib, itertools, os, re, shutil, subprocess, tarfile, warnings, zipfile
 import urllib.request, urllib.error
 from collections.abc import Mapping
@@ -201,7 +201,7 @@ from tqdm.auto import tqdm
 from .core import atomic_write_text
 from .media import IMAGE_EXTS, VideoError, iter_frames, read_image, write_video, write_image
 
-# %% ../nbs/02_data.ipynb #6e901d95
+# %% ../nbs/02_data.ipynb #338d3bd3
 VIDEO_EXTS = {'.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv'}
 FRAME_FOLDER_FPS = 24.0        # the frame rate of a folder of frames (as in media.video_fps)
 
@@ -226,7 +226,7 @@ def probe_video(path) -> tuple[int, float]:
         raise VideoError(f"{path} could not be opened as a video: {last}")
     return int(counts[-1]), float(rate.group(1))
 
-# %% ../nbs/02_data.ipynb #d200d914
+# %% ../nbs/02_data.ipynb #a938ae7a
 SEEKABLE = {'.mp4', '.m4v', '.mov', '.mkv', '.webm'}
 
 def seek_frames(path, start: int, frames: int, step: int, fps: float):
@@ -268,7 +268,7 @@ def read_clip(path, start: int, frames: int, step: int = 1, max_size: int | None
                          f"needs frame {start + (frames - 1) * step}; the file gave {len(out)}")
     return torch.stack(out)
 
-# %% ../nbs/02_data.ipynb #ae10b075
+# %% ../nbs/02_data.ipynb #c6090d1f
 def class_caption(name: str) -> str:
     "A class name in words: 'ApplyEyeMakeup' -> 'apply eye makeup', 'play_guitar' -> 'play guitar'."
     s = re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])', ' ', name)
@@ -296,7 +296,7 @@ def read_captions(path) -> dict[str, str]:
     if not out: raise VidlabError(f"{path}: no captions in it (columns file,caption)")
     return out
 
-# %% ../nbs/02_data.ipynb #5ca7dfba
+# %% ../nbs/02_data.ipynb #55bdfed3
 def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
     "(train, test) names: the `test_fraction` with the smallest hash of (seed, name) are held out."
     if not 0 <= test_fraction < 1:
@@ -307,7 +307,7 @@ def split_files(files: list[str], test_fraction: float = 0.1, seed: int = 0):
     test = set(ranked[:n_test])
     return [f for f in files if f not in test], [f for f in files if f in test]
 
-# %% ../nbs/02_data.ipynb #13459b82
+# %% ../nbs/02_data.ipynb #8bbc435f
 def list_videos(folder) -> list[Path]:
     "Every video file and folder of frames under `folder` (any depth), sorted."
     folder = Path(folder)
@@ -336,7 +336,7 @@ def _lookup(table: Mapping, name: str, path: Path):
     "A file's entry in a table keyed by its name in the dataset, its path or its file name."
     return next((table[k] for k in (name, str(path), path.name) if k in table), None)
 
-# %% ../nbs/02_data.ipynb #1f4a7413
+# %% ../nbs/02_data.ipynb #ef0bef89
 def file_labels(names: list[str], paths: list[Path], labels='auto') -> list[str] | None:
     "A class name per file: its folder ('folder'; 'auto' if every file is in one), a mapping, None."
     if labels == 'auto': labels = 'folder' if all('/' in n for n in names) else None
@@ -365,7 +365,7 @@ def file_captions(root: Path, names: list[str], paths: list[Path], captions='aut
                                   f"{missing[0]} (add the row '{missing[0]},<caption>')")
     return out
 
-# %% ../nbs/02_data.ipynb #f27de415
+# %% ../nbs/02_data.ipynb #64833ab9
 class VideoClips(Dataset):
     "Clips of `frames` frames cut from video files; a clip is decoded only when it is asked for."
     def __init__(self, source, frames: int = 16, stride: int | None = None,
@@ -444,7 +444,7 @@ class VideoClips(Dataset):
         if self.skipped: warnings.warn(f"{len(self.skipped)} of {len(self.files)} videos are too "
                                        f"short for one clip, skipped, e.g. {self.skipped[0]}")
 
-# %% ../nbs/02_data.ipynb #c3060295
+# %% ../nbs/02_data.ipynb #a74a58e8
 def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 25) -> Path:
     "Write tiny moving-shape videos: {relative path: number of frames}; returns `folder`."
     folder = Path(folder)
@@ -452,7 +452,7 @@ def fake_videos(folder, files: Mapping[str, int], size: int = 32, fps: float = 2
         write_video(folder/name, moving_shapes(1, size, n, seed=i)[0][0], fps=fps)
     return folder
 
-# %% ../nbs/02_data.ipynb #5f3dd694
+# %% ../nbs/02_data.ipynb #d169d1d8
 def step_indices(n: int, batch_size: int, seed: int, step: int) -> torch.Tensor:
     "The dataset indices of batch `step`: positions step*B.. of epochs that each shuffle 0..n-1."
     pos = torch.arange(step * batch_size, (step + 1) * batch_size)
@@ -492,7 +492,7 @@ def step_batches(ds, batch_size: int, seed: int = 0, num_workers: int = 0,
     batches.sharded = world > 1                        # `fit` does not cut it again
     return batches
 
-# %% ../nbs/02_data.ipynb #af2e9dc0
+# %% ../nbs/02_data.ipynb #7afbba25
 def md5sum(path, chunk: int = 1 << 20) -> str:
     h = hashlib.md5()
     with open(path, 'rb') as f:
@@ -540,7 +540,7 @@ def extract(archive, dest) -> Path:
     else: raise VidlabError(f"{archive}: not a zip, tar or rar archive")
     return dest
 
-# %% ../nbs/02_data.ipynb #7fcdf10d
+# %% ../nbs/02_data.ipynb #b27b1153
 UCF101_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101.rar'
 UCF101_SPLITS_URL = 'https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip'
 
@@ -578,7 +578,7 @@ def fake_ucf101(root, classes=('ApplyEyeMakeup', 'JumpRope'), frames: int = 30) 
                                                 for c in classes for k in (1, 2)))
     return root
 
-# %% ../nbs/02_data.ipynb #5bf3dec9
+# %% ../nbs/02_data.ipynb #892a1263
 KINETICS_URL = 'https://s3.amazonaws.com/kinetics/{version}/'
 KINETICS_CRAWLER = 'https://github.com/activitynet/ActivityNet/tree/master/Crawler/Kinetics'
 
@@ -636,7 +636,7 @@ def fake_kinetics(root, split: str = 'train', labels=('abseiling', 'playing guit
         w.writerows(rows)
     return root
 
-# %% ../nbs/02_data.ipynb #d57e461c
+# %% ../nbs/02_data.ipynb #de5687c4
 class FrameTriplets(Dataset):
     "Interpolation triplets: item i is (frame0, frame1, middle), each (H,W,3) in [0,1]."
     def __init__(self, triplets: list[tuple[Path, Path, Path]], names: list[str],
@@ -689,7 +689,7 @@ def middlebury_triplets(root, download: bool = False, max_size: int | None = Non
     trips = [(inp/n/'frame10.png', inp/n/'frame11.png', gt/n/'frame10i11.png') for n in names]
     return FrameTriplets(*_check_triplets(trips, names, root, MIDDLEBURY_URLS[0]), max_size)
 
-# %% ../nbs/02_data.ipynb #77a5c473
+# %% ../nbs/02_data.ipynb #4386ba80
 def _fake_frames(n: int, size: int, seed: int):
     return moving_shapes(1, size, n, seed=seed)[0][0]
 
@@ -712,7 +712,7 @@ def fake_middlebury(root, sequences=('Beanbags', 'Walking'), size: int = 32) -> 
         write_image(root/'gt'/s/'frame10i11.png', mid)
     return root
 
-# %% ../nbs/02_data.ipynb #ddee6bcf
+# %% ../nbs/02_data.ipynb #e7c97997
 DATASETS = ['folder', 'ucf101', 'kinetics', 'vimeo', 'middlebury']
 
 def load_video_dataset(spec: str, split: str = 'train', download: bool = False, **kw):
