@@ -45,3 +45,12 @@ def test_shard_batch():
     assert a.tolist() == [4, 5, 6, 7] and b.shape == (4, 2) and c == 3.0
     assert shard_batch(dict(v=x, t=torch.tensor(0.5)), 0, 4)['v'].tolist() == [0, 1]
     with pytest.raises(Exception, match='equal shards'): shard_batch(torch.arange(7), 0, 2)
+
+def test_dataloader_is_resharded():
+    "A DataLoader given to fit under N processes becomes N disjoint shards of batch_size / N (a DistributedSampler)."
+    from torch.utils.data import DataLoader, TensorDataset
+    from vidlab.train import _distributed_loader
+    dl = DataLoader(TensorDataset(torch.arange(16)), batch_size=4, shuffle=True)
+    shards = [torch.cat([b[0] for b in _distributed_loader(dl, r, 2)]) for r in range(2)]
+    assert all(len(s) == 8 for s in shards) and sorted(torch.cat(shards).tolist()) == list(range(16))
+    assert next(iter(_distributed_loader(dl, 0, 2)))[0].shape == (2,)
