@@ -12,13 +12,14 @@ from .core import VidlabError, run_dir, save_json, mode
 from .media import write_video, read_video, video_fps, to_uint8, pad_even
 
 # %% auto #0
-__all__ = ['MIN_HEIGHT', 'BAR', 'VIDEO_EXTS', 'HEADLINE_KEYS', 'PAGE_VIDEO', 'CSS', 'HEAD', 'enlarge', 'label', 'compose',
-           'check_headline', 'chapter_result', 'found_videos', 'page_videos', 'headline_rows', 'page_html',
+__all__ = ['MIN_HEIGHT', 'BAR', 'MAX_WIDTH', 'VIDEO_EXTS', 'HEADLINE_KEYS', 'PAGE_VIDEO', 'CSS', 'HEAD', 'enlarge', 'label',
+           'compose', 'check_headline', 'chapter_result', 'found_videos', 'page_videos', 'headline_rows', 'page_html',
            'run_chapter', 'run_demo', 'headline_text']
 
 # %% ../nbs/07_demo.ipynb #000d3007
 MIN_HEIGHT = 256      # pixels: every panel on the page is at least this tall
 BAR = 36              # pixels: the title bar above each panel
+MAX_WIDTH = 1200      # pixels: wider than this, panels go one above the other
 VIDEO_EXTS = ('.mp4', '.webm', '.gif', '.mov', '.avi', '.mkv')
 
 def enlarge(video: np.ndarray, min_height: int = MIN_HEIGHT) -> np.ndarray:
@@ -53,17 +54,25 @@ def _frames(video) -> np.ndarray:
         raise ValueError(f"a panel must be a (T,H,W,3) video, got shape {tuple(v.shape)}")
     return np.repeat(v, 3, -1) if v.shape[-1] == 1 else v
 
-def compose(panels, min_height: int = MIN_HEIGHT, gap: int = 8, bg: int = 255) -> np.ndarray:
-    "Labelled, enlarged panels [(title, video), ...] side by side in one (T,H,W,3) uint8 video."
+def compose(panels, min_height: int = MIN_HEIGHT, max_width: int = MAX_WIDTH, gap: int = 8,
+            bg: int = 255) -> np.ndarray:
+    """Labelled, enlarged panels [(title, video), ...] in one (T,H,W,3) uint8 video, in step:
+    side by side, or one above the other when side by side would be wider than `max_width`."""
     vids = [(t, enlarge(_frames(v), min_height)) for t, v in panels]
     if not vids: raise ValueError("no panels to compose")
-    T, H = max(len(v) for _, v in vids), max(v.shape[1] for _, v in vids)
-    cols = []
+    T = max(len(v) for _, v in vids)
+    hold = lambda v: np.concatenate([v, np.repeat(v[-1:], T - len(v), 0)])   # hold the last frame
+    vids = [(t, hold(v)) for t, v in vids]
+    wide = sum(v.shape[2] + gap for _, v in vids) - gap > max_width and len(vids) > 1
+    ax = 1 if wide else 2                                     # stack along H (rows) or W (columns)
+    size = max(v.shape[3 - ax] for _, v in vids)              # the other side, padded to match
+    out = []
     for t, v in vids:
-        v = np.concatenate([v, np.repeat(v[-1:], T - len(v), 0)])   # hold the last frame
-        v = np.pad(v, ((0, 0), (0, H - v.shape[1]), (0, 0), (0, 0)), constant_values=bg)
-        cols += [label(v, t), np.full((T, H + BAR, gap, 3), bg, np.uint8)]
-    return pad_even(np.concatenate(cols[:-1], 2))
+        pad = [(0, 0)] * 4; pad[3 - ax] = (0, size - v.shape[3 - ax])
+        v = label(np.pad(v, pad, constant_values=bg), t)
+        gap_shape = list(v.shape); gap_shape[ax] = gap
+        out += [v, np.full(gap_shape, bg, np.uint8)]
+    return pad_even(np.concatenate(out[:-1], ax))
 
 # %% ../nbs/07_demo.ipynb #000d300e
 HEADLINE_KEYS = ('task', 'data', 'metric', 'model', 'baseline', 'baseline_name')
@@ -156,7 +165,7 @@ table {border-collapse: collapse; margin: 1em 0}
 th, td {border: 1px solid #ccc; padding: .3em .6em; text-align: left} th {background: #f3f3f3}
 td.num {text-align: right; font-variant-numeric: tabular-nums}
 .win {color: #0a6e2c} .lose {color: #a33}
-video {image-rendering: pixelated; max-width: 100%; display: block; background: #eee}
+video {image-rendering: pixelated; max-width: 100%; height: auto; display: block}
 figure {margin: 1em 0} figcaption {font-weight: 600; margin: .3em 0}
 .small {color: #555; font-size: .9em}
 .look {background: #f5f9ff; border-left: 4px solid #4a7bd0; padding: .5em 1em}
