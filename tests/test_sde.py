@@ -1,18 +1,22 @@
 "The neural SDE chapter from the outside: `vidlab sde prepare-data | train | generate` end to end, and bad inputs."
-import os, subprocess, sys
+import json, os, subprocess, sys
 from pathlib import Path
 import pytest
 import torch
 import yaml
 
 from vidlab.cli import main
+from vidlab.core import save_checkpoint, VidlabError
+from vidlab.data import fake_ucf101, fake_kinetics, fake_videos
 from vidlab.media import read_video, write_video, save_frames
-from vidlab.sde import SDEConfig, LatentSDE, load_model, predict, generate, sde_loss, stochastic_balls, tokenize
+from vidlab.sde import (SDEConfig, LatentSDE, SDEData, load_model, predict, generate, sde_loss, stochastic_balls,
+                        tokenize, check_text, train_sde)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT/'data'/'configs'
 ENV = {**os.environ, 'IN_TEST': '1', 'VIDLAB_FAST': '1'}
-TINY = ['--train_size', '32', '--num_epochs', '1', '--batch_size', '8', '--eval_size', '8', '--num_samples', '2']
+TINY = ['--train_size', '16', '--num_epochs', '1', '--batch_size', '4', '--eval_size', '4', '--num_samples', '2',
+        '--frame_size', '32']
 
 
 def vidlab(*args, check=True):
@@ -24,17 +28,14 @@ def vidlab(*args, check=True):
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
-    "A tiny model trained by the CLI from the shipped fast YAML, with two keys overridden."
+    "Two tiny models trained by the CLI from the shipped fast YAML: real clips (no captions), captioned balls."
     tmp = tmp_path_factory.mktemp('sde')
-    vidlab('prepare-data', '--dataset', 'bouncing', '--output_dir', tmp/'balls', '--num_sequences', '40',
-           '--sequence_length', '10', '--frame_size', '32')
-    assert (tmp/'balls'/'sequences.pt').exists() and (tmp/'balls'/'preview.mp4').exists()
-    r = vidlab('train', '--config', CONFIGS/'sde_fast.yaml', *TINY, '--dataset', tmp/'balls'/'sequences.pt',
-               '--output_dir', tmp/'run')
-    assert 'best-of-2' in r.stdout
+    r = vidlab('train', '--config', CONFIGS/'sde_fast.yaml', *TINY, '--output_dir', tmp/'real')
+    assert 'best-of-2' in r.stdout and 'held-out (real clips' in r.stdout
     for f in ['config.json', 'config.yaml', 'model_final.pt', 'metrics.json', 'history.json', 'training_progress.png',
-              'samples.mp4']:
-        assert (tmp/'run'/f).exists(), f
+              'samples.mp4', 'checkpoint.pt']:
+        assert (tmp/'real'/f).exists(), f
+    vidlab('train', '--config', CONFIGS/'sde_balls.yaml', *TINY, '--output_dir', tmp/'balls')
     return tmp
 
 
@@ -44,52 +45,139 @@ def test_configs_load():
         assert cfg.solver in ('euler', 'midpoint', 'reversible_heun'), f
     assert SDEConfig.load(CONFIGS/'sde_stratonovich.yaml').solver == 'midpoint'
     assert SDEConfig.load(CONFIGS/'sde_ode.yaml').model_type == 'latent_ode'
-
-
-def test_generate_unconditional(trained):
-    vidlab('generate', '--model_path', trained/'run'/'model_final.pt', '--output_dir', trained/'uncond', '--num_samples', 5)
-    outs = sorted((trained/'uncond').glob('sample_*.mp4'))
-    assert len(outs) == 5
-    v = read_video(outs[0])
-    assert v.shape == (7, 32, 32, 3)                       # z0 frame + the training horizon of 6
-    assert read_video(trained/'uncond'/'samples.mp4').shape[0] == 7
+    assert SDEConfig.load(CONFIGS/'sde_fast.yaml') == SDEConfig.fast()
+    assert SDEConfig.load(CONFIGS/'sde_balls.yaml') == SDEConfig.balls()
 
 
 def test_generate_conditioned_and_controls(trained, tmp_path):
-    clip = stochastic_balls(1, SDEConfig.fast(), seed=5)[0][0]
+    clip = torch.rand(6, 32, 32, 3)
     write_video(tmp_path/'start.mp4', clip)
     save_frames(clip[:4], tmp_path/'frames')
     for src in (tmp_path/'start.mp4', tmp_path/'frames'):
         out = tmp_path/f'out_{src.name}'
-        vidlab('generate', '--model_path', trained/'run', '--output_dir', out, '--num_samples', 2,
+        vidlab('generate', '--model_path', trained/'real', '--output_dir', out, '--num_samples', 2,
                '--initial_frames', src, '--horizon', 8, '--fps_factor', 2, '--diffusion_scale', 0.5)
         v = read_video(out/'sample_000.mp4')
         assert v.shape == (4 * 2 + 8 * 2, 32, 32, 3)         # context (repeated x2) + 8 intervals at 2x the frame rate
-    vidlab('generate', '--model_path', trained/'run'/'model_final.pt', '--output_dir', tmp_path/'text',
+    vidlab('generate', '--model_path', trained/'balls'/'model_final.pt', '--output_dir', tmp_path/'text',
            '--text', 'a red ball moving left', '--num_samples', 2)
     assert len(list((tmp_path/'text').glob('sample_*.mp4'))) == 2
 
 
-def test_generate_is_reproducible_and_ode_has_one_future(trained):
-    model = load_model(trained/'run')
-    ctx = stochastic_balls(2, model.cfg, seed=9)[0][:, :4]
+def test_text_errors(trained, capsys):
+    "An unknown word is named; --text for a model trained without captions (or without drawing) is refused."
+    balls, real = str(trained/'balls'/'model_final.pt'), str(trained/'real'/'model_final.pt')
+    assert main(['sde', 'generate', '--model_path', balls, '--text', 'a purple cube']) == 2
+    err = capsys.readouterr().err
+    assert "'purple'" in err and "'cube'" in err and err.count('\n') == 1
+    assert main(['sde', 'generate', '--model_path', real, '--text', 'a red ball']) == 2
+    assert 'initial frames' in capsys.readouterr().err
+    m = load_model(balls)
+    m.trained_on_text.fill_(False)
+    with pytest.raises(ValueError, match='trained without captions'): generate(m, 1, 'a red ball')
+    assert check_text('A red ball moving up-left') == 'A red ball moving up-left'
+
+
+def test_reproducible_and_ode_samples_z0(trained):
+    model = load_model(trained/'real')
+    ctx = torch.rand(2, 4, 32, 32, 3)
     a, b = predict(model, ctx, num_samples=3, seed=7), predict(model, ctx, num_samples=3, seed=7)
     assert torch.equal(a, b)
     p = predict(model, ctx, num_samples=3, diffusion_scale=0)
-    assert torch.allclose(p[:, 0], p[:, 2], atol=1e-6)
-    assert generate(model, 2, 'a blue ball', seed=1).shape == (2, 7, 32, 32, 3)
+    assert torch.allclose(p[:, 0], p[:, 2], atol=1e-6)         # no noise, mean z0: one future
+    ode = LatentSDE(model.cfg.replace(model_type='latent_ode'))
+    ode.load_state_dict(model.state_dict())
+    q = predict(ode, ctx, num_samples=3)                        # the fair ODE: its randomness is z0 ~ q(z0 | context)
+    assert not torch.allclose(q[:, 0], q[:, 2])
 
 
-def test_prepare_custom_folder(tmp_path):
-    vids = tmp_path/'videos'; vids.mkdir()
-    write_video(vids/'a.mp4', torch.rand(14, 40, 48, 3))
-    save_frames(torch.rand(12, 36, 36, 3), vids/'b_frames')
-    (vids/'broken.mp4').write_bytes(b'not a video')
-    vidlab('prepare-data', '--dataset', 'custom', '--input', vids, '--output_dir', tmp_path/'seq',
-           '--sequence_length', '10', '--stride', '2', '--frame_size', '16')
-    d = torch.load(tmp_path/'seq'/'sequences.pt', weights_only=True)
-    assert d['sequences'].shape == (3 + 2, 10, 16, 16, 3) and d['sequences'].dtype == torch.uint8
-    assert len(d['sources']) == 2                         # the broken file is skipped with a warning
+def test_same_seed_same_numbers():
+    cfg = SDEConfig.fast(frame_size=32, train_size=8, batch_size=4, eval_size=4, num_samples=2)
+    a, b = train_sde(cfg, progress=False), train_sde(cfg, progress=False)
+    assert a.history['loss'] == b.history['loss']
+    assert a.metrics['best_psnr'] == b.metrics['best_psnr']
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    "Train 4 steps; train 2, then --resume to 4 from the checkpoint: the same weights."
+    cfg = SDEConfig.fast(frame_size=32, train_size=16, batch_size=4, eval_size=4, num_samples=2)
+    full = train_sde(cfg, tmp_path/'full', progress=False).model
+    import vidlab.sde as sde                                    # Ctrl-C at step 2: the batches raise it
+    orig = sde.SDEData.__call__
+    def stop(self, step):
+        if step == 2: raise KeyboardInterrupt
+        return orig(self, step)
+    sde.SDEData.__call__ = stop
+    try:
+        with pytest.raises(KeyboardInterrupt): train_sde(cfg, tmp_path/'cut', progress=False)
+    finally: sde.SDEData.__call__ = orig
+    assert (tmp_path/'cut'/'checkpoint.pt').exists() and not (tmp_path/'cut'/'model_final.pt').exists()
+    resumed = train_sde(cfg, tmp_path/'cut', progress=False, resume=True).model
+    for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), k
+
+
+def test_cli_resume(trained):
+    r = vidlab('train', '--config', CONFIGS/'sde_fast.yaml', *TINY, '--output_dir', trained/'real', '--resume')
+    assert 'run folder' in r.stdout
+
+
+def test_huge_learning_rate_keeps_finite_weights(tmp_path):
+    r = vidlab('train', '--config', CONFIGS/'sde_fast.yaml', *TINY, '--learning_rate', '1e6',
+               '--output_dir', tmp_path/'lr', check=False)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert 'Traceback' not in r.stderr and 'loss' in r.stderr.lower()
+    assert not (tmp_path/'lr'/'model_final.pt').exists()
+    ck = torch.load(tmp_path/'lr'/'checkpoint.pt', weights_only=True)
+    assert all(torch.isfinite(v).all() for v in ck['model'].values() if v.is_floating_point())
+
+
+def test_checkpoint_that_names_other_code_is_refused(tmp_path, capsys):
+    bad = dict(model={}, model_class='subprocess.run', config=['touch', str(tmp_path/'owned')],
+               config_class='vidlab.sde.SDEConfig', extra={})
+    torch.save(bad, tmp_path/'bad.pt')
+    assert main(['sde', 'generate', '--model_path', str(tmp_path/'bad.pt'), '--output_dir', str(tmp_path/'o')]) == 2
+    assert 'not a registered vidlab class' in capsys.readouterr().err
+    assert not (tmp_path/'owned').exists()
+
+
+def test_tensorboard_missing_is_a_clear_error(tmp_path):
+    try:
+        import tensorboard  # noqa: F401
+        pytest.skip('tensorboard is installed here')
+    except ImportError: pass
+    r = vidlab('train', '--config', CONFIGS/'sde_fast.yaml', *TINY, '--tensorboard', 'true',
+               '--output_dir', tmp_path/'tb', check=False)
+    assert r.returncode == 2 and 'tensorboard' in r.stderr and 'pip install' in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize('kind', ['ucf101', 'kinetics', 'custom'])
+def test_prepare_real_dataset_layouts(kind, tmp_path):
+    "prepare-data on small fakes in each dataset's own layout, then a streamed training run on it."
+    root = tmp_path/kind
+    if kind == 'ucf101': fake_ucf101(root, frames=24)
+    elif kind == 'kinetics':
+        fake_kinetics(root, 'train', frames=24); fake_kinetics(root, 'test', frames=24)
+    else: fake_videos(root, {f'v{i}.mp4': 24 for i in range(6)})
+    r = vidlab('prepare-data', '--dataset', kind, '--input', root, '--output_dir', tmp_path/'prep',
+               '--frame_size', '32', '--frame_step', '1')
+    assert 'streamed from disk' in r.stdout
+    info = json.loads((tmp_path/'prep'/'dataset.json').read_text())
+    assert info['clips']['train'] > 0 and info['clips']['test'] > 0
+    cfg = SDEConfig.fast(dataset=str(tmp_path/'prep'), frame_size=32, train_size=8, batch_size=4, eval_size=4,
+                         num_samples=2)
+    d = SDEData(cfg)
+    assert d(0)['video'].shape == (4, 10, 32, 32, 3) and d.test.shape[1:] == (10, 32, 32, 3)
+    assert torch.equal(d(3)['video'], d(3)['video'])
+
+
+def test_prepare_missing_dataset_says_what_to_get(tmp_path, capsys):
+    assert main(['sde', 'prepare-data', '--dataset', 'ucf101', '--input', str(tmp_path/'none'),
+                 '--output_dir', str(tmp_path/'o')]) == 2
+    assert 'UCF101' in capsys.readouterr().err
+    assert main(['sde', 'prepare-data', '--dataset', 'kinetics', '--input', str(tmp_path/'none'),
+                 '--output_dir', str(tmp_path/'o')]) == 2
+    assert 'annotations' in capsys.readouterr().err
 
 
 def test_bad_inputs(trained, tmp_path, capsys):
@@ -97,37 +185,32 @@ def test_bad_inputs(trained, tmp_path, capsys):
     bad.write_text(yaml.safe_dump({**SDEConfig.fast().to_dict(), 'frame_sise': 32}))
     assert main(['sde', 'train', '--config', str(bad)]) == 2
     assert 'unknown key' in capsys.readouterr().err
-    bad.write_text(yaml.safe_dump({**SDEConfig.fast().to_dict(), 'frame_size': 'big'}))
-    assert main(['sde', 'train', '--config', str(bad)]) == 2
-    assert 'frame_size' in capsys.readouterr().err
     assert main(['sde', 'train', '--config', str(CONFIGS/'sde_fast.yaml'), '--method', 'midpoint']) == 2
     assert 'does not solve ito' in capsys.readouterr().err
-    assert main(['sde', 'train', '--config', str(tmp_path/'missing.yaml')]) == 2
-    assert 'No config file' in capsys.readouterr().err
+    assert main(['sde', 'train', '--config', str(CONFIGS/'sde_fast.yaml'), '--test_clips', 'nope']) == 2
+    assert 'nope' in capsys.readouterr().err
     write_video(tmp_path/'big.mp4', torch.rand(6, 48, 64, 3))
-    model = str(trained/'run'/'model_final.pt')
+    model = str(trained/'real'/'model_final.pt')
     assert main(['sde', 'generate', '--model_path', model, '--initial_frames', str(tmp_path/'big.mp4'),
                  '--output_dir', str(tmp_path/'o')]) == 2
     assert 'trained on 32x32' in capsys.readouterr().err
     assert main(['sde', 'generate', '--model_path', model, '--initial_frames', str(tmp_path/'big.mp4'), '--resize',
                  '--output_dir', str(tmp_path/'o')]) == 0
-    assert main(['sde', 'generate', '--model_path', model, '--text', 'the purple zebra']) == 2
-    assert 'no word the model knows' in capsys.readouterr().err
     assert main(['sde', 'generate', '--model_path', str(tmp_path/'nope.pt')]) == 2
     assert 'No checkpoint' in capsys.readouterr().err
-    assert main(['sde', 'generate', '--model_path', model, '--initial_frames', str(tmp_path/'nothing')]) == 2
-    assert main(['sde', 'prepare-data', '--dataset', 'custom', '--output_dir', str(tmp_path/'x')]) == 2
-    assert 'needs --input' in capsys.readouterr().err
+    assert main(['sde', 'train', '--config', str(CONFIGS/'sde_fast.yaml'), '--resume',
+                 '--output_dir', str(tmp_path/'empty')]) == 2
+    assert 'checkpoint' in capsys.readouterr().err
 
 
 @pytest.mark.parametrize('sde_type,method', [('ito', 'euler'), ('stratonovich', 'midpoint'),
                                              ('stratonovich', 'reversible_heun')])
 def test_solvers(sde_type, method):
-    cfg = SDEConfig.fast(sde_type=sde_type, method=method)
+    cfg = SDEConfig.balls(sde_type=sde_type, method=method)
     torch.manual_seed(0)
     m = LatentSDE(cfg)
     v, c = stochastic_balls(2, cfg)
-    loss, logs = sde_loss(m, v, tokenize(c))
+    loss, logs = sde_loss(m, v, tokenize(c), free=torch.tensor([True, False]))
     loss.backward()
     assert torch.isfinite(loss) and logs['kl_path'] > 0
     assert predict(m, v[:, :4], num_samples=2).shape == (2, 2, 6, 32, 32, 3)
