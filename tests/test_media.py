@@ -69,3 +69,11 @@ def test_mixed_frame_folder_is_refused_before_decoding(tmp_path, monkeypatch):
     monkeypatch.setattr(m.media, 'read_image', lambda p, **kw: calls.append(p))
     with pytest.raises(VideoError, match='frames differ in size'): read_video(tmp_path)
     assert calls == []                                                # nothing was decoded
+
+def test_rotated_phone_video(tmp_path):
+    "A phone video (display rotation 90) comes out upright at its displayed size, scaled or not."
+    clip = _clip(tmp_path/'c.mp4', 64, 48, 4)
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), '-loglevel', 'error', '-display_rotation', '90', '-i', str(clip),
+                    '-c', 'copy', str(tmp_path/'rot.mp4')], check=True)
+    assert read_video(tmp_path/'rot.mp4').shape == (4, 64, 48, 3)
+    assert read_video(tmp_path/'rot.mp4', max_size=32).shape == (4, 32, 24, 3)

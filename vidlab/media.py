@@ -73,7 +73,8 @@ def video_info(path) -> dict:
         n = _count_packets(path)
         if n and dur: fps = n / dur
     if n is None and fps and dur: n = round(fps * dur)
-    return dict(size=tuple(meta.get('source_size') or meta['size']), fps=fps or None, frames=n, duration=dur or None)
+    # `size` is what ffmpeg outputs: a phone video's rotation is already applied (its source_size is not)
+    return dict(size=tuple(meta['size']), fps=fps or None, frames=n, duration=dur or None)
 
 def video_fps(path, default: float = 24.0) -> float:
     """The frame rate of a video file (a GIF's or variable-rate file's mean rate; `default` for a
