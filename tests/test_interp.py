@@ -1,9 +1,14 @@
-"The interp chapter from the outside: `vidlab interp train/eval/upsample` end to end, and bad inputs give clear errors."
+"The interp chapter from the outside: its commands end to end, resume, failure modes and bad inputs."
+import importlib.util
 import pytest, torch
-from vidlab.media import write_video, read_video
-from vidlab.core import VidlabError
-from vidlab.interp import (InterpConfig, KeyframeInterp, textured_shapes, eval_methods, keyframe_pipeline, upsample_video,
-                           export_torchscript, interpolate, n_params)
+from vidlab.media import write_video, read_video, write_image
+from vidlab.core import VidlabError, save_checkpoint
+from vidlab.train import NonFiniteLoss
+from vidlab.interp import (InterpConfig, KeyframeInterp, textured_shapes, eval_methods, keyframe_pipeline,
+                           upsample_video, export_torchscript, export_onnx, onnx_error, n_params, train, load_data,
+                           read_frame, generate_video, jpeg_roundtrip, h264_roundtrip, entropy_bits, _example)
+
+TINY = dict(clips=['shapes'], n_shapes=8, crop=32, batch=2, steps=6, ae_steps=4, max_gap=4)
 
 @pytest.fixture(scope='module')
 def clip_file(tmp_path_factory):
@@ -11,6 +16,13 @@ def clip_file(tmp_path_factory):
     p = tmp_path_factory.mktemp('clip')/'in.mp4'
     write_video(p, textured_shapes(1, 64, 6, speed=2.0, seed=3)[0], fps=12)
     return p
+
+@pytest.fixture(scope='module')
+def frames(tmp_path_factory):
+    "Two PNG frames of odd size (37x53) of moving shapes, and a third one."
+    d = tmp_path_factory.mktemp('frames')
+    c = textured_shapes(1, 64, 9, speed=2.0, seed=4)[0][:, :37, :53]
+    return [write_image(d/f'f{i}.png', c[i]) for i in (0, 4, 8)], c
 
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
@@ -22,6 +34,47 @@ def run(tmp_path_factory):
     r = run_cli('interp', 'train', '--config', d/'tiny.yaml', '--steps', '6', '--ae_steps', '4', '--out', out)
     assert 'model' in r.stdout and 'blend' in r.stdout
     return out
+
+def test_train_writes_run_folder(run):
+    for f in ['config.json', 'model.pt', 'metrics.json', 'training_progress.png', 'shapes_truth_model_blend.mp4',
+              'state_ae.pt', 'state_interp.pt']:
+        assert (run/f).exists(), f
+
+def test_pair_cli_full_resolution_any_size(cli, frames, tmp_path):
+    (a, b, _), c = frames
+    r = cli('interp', 'pair', '--frame0', a, '--frame1', b, '--output', tmp_path/'mid.png')
+    assert '37x53' in r.stdout
+    mid = read_frame(tmp_path/'mid.png')
+    assert mid.shape == (37, 53, 3)
+    assert (mid - c[2]).abs().mean() < (0.5 * (c[0] + c[4]) - c[2]).abs().mean()   # nearer the truth than the blend
+    cli('interp', 'pair', '--frame0', a, '--frame1', b, '--output', tmp_path/'m.png', '--times', '0.25', '0.75')
+    assert read_frame(tmp_path/'m_0.250.png').shape == (37, 53, 3) and (tmp_path/'m_0.750.png').exists()
+    cli('interp', 'pair', '--frame0', a, '--frame1', b, '--output', tmp_path/'seq.mp4', '--n', '3')
+    assert len(read_video(tmp_path/'seq.mp4')) == 5
+
+def test_pair_bad_inputs(cli, frames, tmp_path):
+    (a, b, _), _ = frames
+    r = cli('interp', 'pair', '--frame0', a, '--frame1', b, '--output', tmp_path/'x.png', '--t', '1.5', check=False)
+    assert r.returncode == 2 and 'strictly between 0 and 1' in r.stderr
+    other = write_image(tmp_path/'small.png', torch.rand(20, 20, 3))
+    r = cli('interp', 'pair', '--frame0', a, '--frame1', other, '--output', tmp_path/'x.png', check=False)
+    assert r.returncode == 2 and 'differ in size' in r.stderr
+    r = cli('interp', 'pair', '--frame0', tmp_path/'none.png', '--frame1', b, '--output', tmp_path/'x.png', check=False)
+    assert r.returncode == 2 and 'No image' in r.stderr
+
+def test_generate_cli(cli, frames, tmp_path):
+    (a, b, c3), _ = frames
+    r = cli('interp', 'generate', '--images', a, b, c3, '--seconds', '1', '--fps', '8', '--output', tmp_path/'g.mp4')
+    v = read_video(tmp_path/'g.mp4')
+    assert len(v) == 9 and '9 frames' in r.stdout                # 2 gaps x 2^2 halvings + 1 >= 8 frames
+    r = cli('interp', 'generate', '--images', a, '--output', tmp_path/'g1.mp4', check=False)
+    assert r.returncode == 2 and 'at least 2 images' in r.stderr
+
+def test_generate_keeps_the_photos():
+    imgs = textured_shapes(1, 32, 9, seed=6)[0][::4]
+    model = KeyframeInterp(InterpConfig.fast()).eval()
+    v = generate_video(model.interp, imgs, 9, progress=False)
+    assert v.shape == (9, 32, 32, 3) and torch.equal(v[::4], imgs)
 
 def test_upsample_cli(cli, clip_file, tmp_path):
     out = tmp_path/'out.mp4'
@@ -37,19 +90,65 @@ def test_upsample_factor_3_with_checkpoint(cli, clip_file, run, tmp_path):
     cli('interp', 'upsample', '--video', clip_file, '--factor', '3', '--output', out, '--checkpoint', run/'model.pt')
     assert len(read_video(out)) == 16
 
-def test_train_writes_run_folder(run):
-    for f in ['config.json', 'model.pt', 'metrics.json', 'training_progress.png', 'shapes_truth_model_blend.mp4']:
-        assert (run/f).exists(), f
-
-def test_eval_cli(cli, run, tmp_path):
+def test_eval_cli_says_its_size(cli, run, tmp_path):
     r = cli('interp', 'eval', '--checkpoint', run/'model.pt', '--clip', 'shapes', '--interval', '2', '--out', tmp_path/'ev')
     for m in ['model', 'blend', 'repeat', 'pipeline']: assert m in r.stdout
+    assert 'at 64x512' in r.stdout and '--max_size' in r.stdout
     assert (tmp_path/'ev'/'metrics.json').exists()
+    r = cli('interp', 'eval', '--checkpoint', run, '--clip', 'carphone', '--max_size', '96')
+    assert 'x96 ' in r.stdout
 
-def test_video_too_short_for_interval(cli, run, tmp_path):
-    p = write_video(tmp_path/'short.mp4', textured_shapes(1, 32, 3, seed=0)[0])
-    r = cli('interp', 'eval', '--checkpoint', run/'model.pt', '--video', p, '--interval', '4', check=False)
-    assert r.returncode == 2 and 'interval 4 needs at least 5' in r.stderr
+def test_huge_lr_fails_and_keeps_finite_weights(cli, tmp_path):
+    out = tmp_path/'nan'
+    r = cli('interp', 'train', '--clips', 'shapes', '--n_shapes', '8', '--crop', '32', '--batch', '2', '--steps', '6',
+            '--ae_steps', '6', '--lr', '1e6', '--out', out, check=False)
+    assert r.returncode == 1 and 'training stopped' in r.stderr, r.stderr
+    assert not (out/'model.pt').exists()                          # nothing broken is saved as final
+    from vidlab.core import read_checkpoint
+    ck = read_checkpoint(out/'state_ae.pt')
+    assert all(torch.isfinite(v).all() for v in ck['model'].values() if v.is_floating_point())
+
+class _StopAt:
+    "An extra loss (weight 0) that presses Ctrl-C at its n-th call."
+    def __init__(self, n): self.n, self.calls = n, 0
+    def __call__(self, pred, target):
+        self.calls += 1
+        if self.calls == self.n: raise KeyboardInterrupt
+        return (pred * 0).sum()
+
+def test_interrupt_then_resume_equals_one_run(tmp_path):
+    cfg = InterpConfig.fast(**TINY)
+    data = load_data(cfg)
+    ref, _, _ = train(cfg, out=tmp_path/'a', data=data, progress=False)
+    with pytest.raises(KeyboardInterrupt):                        # in the interpolator phase
+        train(cfg, out=tmp_path/'b', data=data, progress=False, extra_losses={'stop': (0.0, _StopAt(cfg.ae_steps + 3))})
+    assert not (tmp_path/'b'/'model.pt').exists()
+    again, hist, _ = train(cfg, out=tmp_path/'b', data=data, progress=False, resume=True)
+    assert hist['interp'].status == 'done'
+    for (k, v), w in zip(ref.state_dict().items(), again.state_dict().values()): assert torch.equal(v, w), k
+
+def test_interrupt_in_autoencoder_phase_stops_everything(tmp_path):
+    cfg = InterpConfig.fast(**TINY)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, out=tmp_path/'c', data=load_data(cfg), progress=False, extra_losses={'stop': (0.0, _StopAt(2))})
+    assert (tmp_path/'c'/'state_ae.pt').exists() and not (tmp_path/'c'/'state_interp.pt').exists()
+
+def test_same_seed_same_numbers():
+    cfg = InterpConfig.fast(**TINY)
+    data = load_data(cfg)
+    (m1, _, r1), (m2, _, r2) = [train(cfg, data=data, progress=False) for _ in range(2)]
+    assert r1['rows'] == r2['rows']
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+
+def test_checkpoint_naming_another_class_is_refused(cli, frames, tmp_path):
+    (a, b, _), _ = frames
+    evil = tmp_path/'evil.pt'
+    torch.save(dict(model={}, model_class='subprocess.run', config=['touch', str(tmp_path/'pwned')],
+                    config_class='builtins.list', extra={}), evil)
+    for args in (['eval', '--clip', 'shapes'], ['pair', '--frame0', a, '--frame1', b, '--output', tmp_path/'x.png']):
+        r = cli('interp', *args, '--checkpoint', evil, check=False)
+        assert r.returncode == 2 and 'refused' in r.stderr, r.stderr
+    assert not (tmp_path/'pwned').exists()
 
 def test_corrupt_and_missing_files(cli, tmp_path):
     bad = tmp_path/'bad.mp4'; bad.write_bytes(b'this is not a video' * 100)
@@ -60,32 +159,43 @@ def test_corrupt_and_missing_files(cli, tmp_path):
     r = cli('interp', 'eval', '--checkpoint', tmp_path/'nope.pt', check=False)
     assert r.returncode == 2 and 'No checkpoint' in r.stderr
 
+def test_video_too_short_for_interval(cli, run, tmp_path):
+    p = write_video(tmp_path/'short.mp4', textured_shapes(1, 32, 3, seed=0)[0])
+    r = cli('interp', 'eval', '--checkpoint', run/'model.pt', '--video', p, '--interval', '4', check=False)
+    assert r.returncode == 2 and 'interval 4 needs at least 5' in r.stderr
+
 def test_bad_options(cli, clip_file, tmp_path):
-    r = cli('interp', 'train', '--flow_down', '3', check=False)
-    assert r.returncode == 2 and 'invalid choice' in r.stderr
+    r = cli('interp', 'train', '--levels', '9', check=False)
+    assert r.returncode == 2 and 'levels' in r.stderr
     r = cli('interp', 'upsample', '--video', clip_file, '--output', tmp_path/'o.mp4', '--factor', '1', check=False)
     assert r.returncode == 2 and 'factor must be at least 2' in r.stderr
 
-def test_python_api_errors_and_export(tmp_path):
-    cfg = InterpConfig.fast()
-    model = KeyframeInterp(cfg).eval()
+def test_python_api_errors_and_torchscript(tmp_path):
+    model = KeyframeInterp(InterpConfig.full()).eval()
     assert n_params(model.interp) < 1_000_000
     with pytest.raises(VidlabError, match='needs at least 5'): keyframe_pipeline(model, torch.rand(4, 32, 32, 3), 4)
     with pytest.raises(VidlabError, match='needs at least 3'): eval_methods(model.interp, torch.rand(2, 32, 32, 3), 2)
     with pytest.raises(ValueError, match=r'\(T,H,W,3\)'): keyframe_pipeline(model, torch.rand(9, 32, 32), 4)
     with pytest.raises(VidlabError, match='at least 2'): upsample_video(model.interp, torch.rand(1, 32, 32, 3), 2)
     p = keyframe_pipeline(model, torch.rand(9, 36, 52, 3), 4)
-    assert p['video'].shape == (9, 36, 52, 3) and p['bits'] < p['raw_bits']
+    assert p['video'].shape == (9, 36, 52, 3) and p['bits'] <= p['raw_code_bits'] < p['raw_bits']
     ts = torch.jit.load(str(export_torchscript(model.interp, tmp_path/'m.ts', size=(32, 32))))
-    x0, x1 = torch.rand(1, 3, 40, 56), torch.rand(1, 3, 40, 56)
-    assert torch.allclose(ts(x0, x1, torch.tensor([0.3])), model.interp(x0, x1, torch.tensor([0.3])), atol=1e-5)
+    x0, x1, t = _example((40, 57))
+    assert torch.allclose(ts(x0, x1, t), model.interp(x0, x1, t), atol=1e-5)
 
-def test_without_pretrained_model_upsample_fits_the_video(monkeypatch, tmp_path):
-    "A plain pip install has no data/: `upsample` then trains briefly on the input video itself."
-    import vidlab.interp as vi
-    monkeypatch.setattr(vi, 'PRETRAINED', tmp_path/'absent.pt')
-    video = textured_shapes(1, 32, 5, speed=1.5, seed=2)[0]
-    model, source = vi.get_model(None, video, steps=3)
-    assert 'trained 3 steps on the input video' in source
-    assert upsample_video(model.interp, video, 2).shape == (9, 32, 32, 3)
-    with pytest.raises(VidlabError, match='pass --checkpoint'): vi.get_model(None)
+@pytest.mark.skipif(not (importlib.util.find_spec('onnx') and importlib.util.find_spec('onnxruntime')),
+                    reason='optional extra vidlab[onnx] (onnx, onnxruntime) not installed')
+def test_onnx_export_any_size(tmp_path):
+    torch.manual_seed(0)
+    model = KeyframeInterp(InterpConfig.fast()).eval()
+    assert onnx_error(export_onnx(model.interp, tmp_path/'m.onnx', size=(32, 32)), model.interp) < 1e-3
+
+def test_codec_bits_are_counted():
+    v = textured_shapes(1, 64, 9, seed=8)[0]
+    lo, hi = jpeg_roundtrip(v, 10), jpeg_roundtrip(v, 90)
+    assert 0 < lo[1] < hi[1] and lo[0].shape == v.shape
+    h = h264_roundtrip(v, 30)
+    assert h[0].shape == v.shape and h[1] > 0
+    z = torch.tensor([[[[0., 0.], [0., 0.]]]])
+    assert entropy_bits(z) == 0.0                                 # a constant code costs nothing
+    assert entropy_bits(torch.tensor([[[[0., 1.], [0., 1.]]]])) == pytest.approx(4.0)
