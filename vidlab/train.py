@@ -187,10 +187,11 @@ def _print_estimate(desc, dev, per_step, left):
           f'for the {left} steps left; peak memory so far {_peak_memory(dev)}', flush=True)
 
 # %% ../nbs/04_train.ipynb #9e0a2b9f
-def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e-3, opt=None, sched=None,
-        eval_fn: Callable | None = None, eval_every: int | None = None, ckpt_path=None, ckpt_every: int | None = None,
-        resume: bool = False, time_limit: float | None = None, grad_fn: Callable | None = None, clip: float | None = None,
-        amp: bool = True, plot: bool | None = None, desc: str = 'train', config: Config | None = None,
+def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e-3, opt=None,
+        sched=None, eval_fn: Callable | None = None, eval_every: int | None = None, ckpt_path=None,
+        ckpt_every: int | None = None, resume: bool = False, time_limit: float | None = None,
+        grad_fn: Callable | None = None, clip: float | None = None, amp: bool = True,
+        plot: bool | None = None, desc: str = 'train', config: Config | None = None,
         history: History | None = None, log_every: int = 10, progress: bool = True,
         estimate: bool | None = None) -> History:
     "Train `model` for `steps` steps of `loss_fn(model, batch)`; returns the `History` (see above)."
@@ -206,15 +207,17 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
         ck = read_checkpoint(ckpt_path, map_location=dev)
         model.load_state_dict(ck['model']); ex = ck['extra']
         if ex.get('optimizer'): opt.load_state_dict(ex['optimizer'])
-        elif lead: print(f'{ckpt_path}: no optimizer state saved (a run stopped by a non-finite loss): a fresh optimizer')
+        elif lead: print(f'{ckpt_path} has no optimizer state (a non-finite stop): new optimizer')
         if sched and ex.get('scheduler'): sched.load_state_dict(ex['scheduler'])
         if ex.get('rng'): set_rng_state(ex['rng'])
         start, h = ex['step'] + 1, History.from_dict(ex['history'])
         if lead: print(f'resuming {desc} at step {start} of {steps} from {ckpt_path}')
-    elif resume and lead and ckpt_path: print(f'nothing to resume at {ckpt_path}: {desc} starts at step 0')
+    elif resume and lead and ckpt_path: print(f'nothing to resume at {ckpt_path}: starting at 0')
     get = _batches(batches, rank, world)
-    shard = (lambda b: b) if world == 1 or get.__dict__.get('sharded') else (lambda b: shard_batch(b, rank, world))
-    live = LivePlot() if lead and (in_notebook() and not _flag('IN_TEST') if plot is None else plot) else None
+    whole = world == 1 or get.__dict__.get('sharded')     # one process, or a sharded loader
+    shard = (lambda b: b) if whole else (lambda b: shard_batch(b, rank, world))
+    plot = in_notebook() and not _flag('IN_TEST') if plot is None else plot
+    live = LivePlot() if lead and plot else None
     estimate = (not is_fast()) if estimate is None else estimate
     use_amp = amp and dev.type == 'cuda'
     params = [p for p in model.parameters() if p.requires_grad]
@@ -227,7 +230,8 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
     clock = lambda: time.perf_counter() - t0 - paused
     evaluated, done, updating, top = False, start - 1, False, None
     h.status = 'running'
-    pbar = tqdm(range(start, steps), desc=desc, initial=start, total=steps, disable=not (progress and lead), leave=False)
+    pbar = tqdm(range(start, steps), desc=desc, initial=start, total=steps, leave=False,
+                disable=not (progress and lead))
 
     def evaluate(step):
         nonlocal paused
@@ -258,10 +262,12 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
                     if sched and good_sched: sched.load_state_dict(good_sched)
                 saved = lead and ckpt_path and good is not None
                 h.status = 'non-finite'
-                h.message = (f"{desc}: the loss became {mean_loss.item()} at step {step}; the model holds the weights "
-                             f"after step {good_step}, the last with a finite loss" + (f" (saved to {ckpt_path})" if saved else '')
-                             + f". Try a lower learning rate (it was {opt.param_groups[0]['lr']:.3g}), gradient clipping "
-                             f"(clip=1.0), or check the data for NaN/inf.")
+                lr_now = opt.param_groups[0]['lr']
+                h.message = (f"{desc}: the loss became {mean_loss.item()} at step {step}; the "
+                             f"model holds the weights after step {good_step} (last finite loss)"
+                             + (f" (saved to {ckpt_path})" if saved else '')
+                             + f". Try a lower learning rate (it was {lr_now:.3g}), gradient "
+                             "clipping (clip=1.0), or check the data for NaN/inf.")
                 if saved: _save_state(ckpt_path, model, None, sched, good_step, h, config, good_rng)
                 raise NonFiniteLoss(h.message, h)
             with torch.no_grad():
@@ -282,11 +288,13 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
                 pbar.set_description(f'{desc} loss {mean_loss.item():.4g}')
             if estimate and lead and step == min(start + 5, steps - 1):
                 _print_estimate(desc, dev, clock() / (step - start + 1), steps - step - 1)
-            if lead and eval_fn and eval_every and (step + 1) % eval_every == 0: evaluate(step); evaluated = True
+            if lead and eval_fn and eval_every and (step + 1) % eval_every == 0:
+                evaluate(step); evaluated = True
             if lead and ckpt_path and ckpt_every and (step + 1) % ckpt_every == 0:
                 _save_state(ckpt_path, model, opt, sched, step, h, config, rng_state())
             if time_limit and clock() > time_limit:
-                h.status, h.message = 'time-limit', f'stopped after {time_limit:g} s at step {step}'; break
+                h.status, h.message = 'time-limit', f'stopped after {time_limit:g} s at step {step}'
+                break
         else: h.status = 'done'
     except KeyboardInterrupt:
         # stopped inside opt.step: back to the weights before it
@@ -295,13 +303,15 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
                 for w, g in zip(weights, good): w.copy_(g)
         h.status, h.message = 'interrupted', f'{desc}: interrupted after step {done}'
         if lead and ckpt_path and done >= start:
-            _save_state(ckpt_path, model, opt, sched, done, h, config, top if top is not None else rng_state())
-            h.message += f'; training state saved to {ckpt_path} (resume=True, or --resume, continues)'
+            rng = top if top is not None else rng_state()
+            _save_state(ckpt_path, model, opt, sched, done, h, config, rng)
+            h.message += f'; state saved to {ckpt_path} (resume=True, or --resume, continues)'
         if lead: print(h.message, flush=True)
         raise
     finally: pbar.close()
     if lead and eval_fn and not evaluated and done >= start: evaluate(done)
-    if lead and ckpt_path and done >= start: _save_state(ckpt_path, model, opt, sched, done, h, config, rng_state())
+    if lead and ckpt_path and done >= start:
+        _save_state(ckpt_path, model, opt, sched, done, h, config, rng_state())
     # every rank returns rank 0's history (with its evaluations)
     if world > 1: h = _same_on_all_ranks(h)
     model.eval()
