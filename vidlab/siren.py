@@ -12,10 +12,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 import mediapy
-from .core import (Config, VidlabError, knob, register, seed_everything, get_device, run_dir,
-                         save_checkpoint, load_checkpoint, save_json, load_json)
-from .media import (read_video, video_fps, write_video, write_image, hstack, to_uint8, pad_even,
-                          show_videos)
+from vidlab.core import (
+    Config,
+    VidlabError,
+    knob,
+    register,
+    seed_everything,
+    get_device,
+    run_dir,
+    save_checkpoint,
+    load_checkpoint,
+    save_json,
+    load_json,
+)
+from vidlab.media import (
+    read_video,
+    video_fps,
+    write_video,
+    write_image,
+    hstack,
+    to_uint8,
+    pad_even,
+    show_videos,
+)
 from .data import sample_clip, CLIPS
 from .metrics import psnr, ssim, linear_blend, bicubic_upsample, table
 from .train import fit, History, plot_history
@@ -36,30 +55,58 @@ class SirenConfig(Config):
     "A SIREN fit of one video: the defaults are the full (GPU) recipe, `FAST` the CPU one."
     hidden_features: int = knob(256, 8, 2048, help='width of each hidden sine layer')
     hidden_layers: int = knob(5, 1, 12, help='number of hidden sine layers')
-    omega_0: float = knob(30.0, 0.1, 300.0, help='frequency factor for x, y: sin(omega_0 (W v + b))')
-    omega_t: float | None = knob(None, 0.01, 100.0, help='frequency factor for t, per frame interval '
-                                 '(default: none, t is scaled like x and y, omega_0 over the whole clip)')
+    omega_0: float = knob(
+        30.0, 0.1, 300.0, help='frequency factor for x, y: sin(omega_0 (W v + b))'
+    )
+    omega_t: float | None = knob(
+        None,
+        0.01,
+        100.0,
+        help='frequency factor for t, per frame interval '
+        '(default: none, t is scaled like x and y, omega_0 over the whole clip)',
+    )
     lr: float = knob(1e-4, 1e-6, 1.0, log=True, help='Adam learning rate (peak of the schedule)')
     epochs: int = knob(1000, 1, 1_000_000, help='full passes over every pixel of the video')
     batch_size: int = knob(65536, 1, 1 << 24, help='pixels per step')
     schedule: str = knob('cosine', choices=['cosine', 'constant'], help='learning-rate schedule')
     max_frames: int | None = knob(None, 1, 100_000, help='read at most this many frames')
     frame_step: int = knob(1, 1, 1000, help='keep every n-th frame')
-    max_size: int | None = knob(None, 2, 8192, help='resize so the longer side is at most this (pixels)')
-    precision: str = knob('auto', choices=['auto', 'fp32', 'bf16'],
-                          help='bf16: hidden layers on bfloat16 matrix units (auto: where the CPU has them)')
-    save_every: int = knob(100, 1, 1_000_000, help='epochs between checkpoint_epoch_*.pt and recon_epoch_*.png')
-    time_limit: float | None = knob(None, 0.1, 1e7, help='stop after this many seconds (the schedule anneals to it)')
+    max_size: int | None = knob(
+        None, 2, 8192, help='resize so the longer side is at most this (pixels)'
+    )
+    precision: str = knob(
+        'auto',
+        choices=['auto', 'fp32', 'bf16'],
+        help='bf16: hidden layers on bfloat16 matrix units (auto: where the CPU has them)',
+    )
+    save_every: int = knob(
+        100, 1, 1_000_000, help='epochs between checkpoint_epoch_*.pt and recon_epoch_*.png'
+    )
+    time_limit: float | None = knob(
+        None, 0.1, 1e7, help='stop after this many seconds (the schedule anneals to it)'
+    )
     seed: int = knob(0, 0, 2**31 - 1, help='random seed')
-    FAST = dict(hidden_features=96, hidden_layers=3, omega_t=2.0, lr=1e-3, epochs=10, batch_size=2048,
-                max_frames=120, max_size=128, save_every=2)
+    FAST = dict(
+        hidden_features=96,
+        hidden_layers=3,
+        omega_t=2.0,
+        lr=1e-3,
+        epochs=10,
+        batch_size=2048,
+        max_frames=120,
+        max_size=128,
+        save_every=2,
+    )
 
 # %% ../nbs/40_siren.ipynb #959770ac
-def siren_init_(weight: torch.Tensor, omega_0: float = 30.0, is_first: bool = False) -> torch.Tensor:
-    "SIREN's uniform initialisation: U(±1/n) for the first layer, U(±sqrt(6/n)/omega_0) after it (n = fan-in)."
+def siren_init_(
+    weight: torch.Tensor, omega_0: float = 30.0, is_first: bool = False
+) -> torch.Tensor:
+    "SIREN's init: U(±1/n) for the first layer, U(±sqrt(6/n)/omega_0) after it (n = fan-in)."
     n = weight.shape[1]
     bound = 1 / n if is_first else math.sqrt(6 / n) / omega_0
-    with torch.no_grad(): return weight.uniform_(-bound, bound)
+    with torch.no_grad():
+        return weight.uniform_(-bound, bound)
 
 # %% ../nbs/40_siren.ipynb #16ec5454
 class _SineBF16(torch.autograd.Function):
@@ -81,28 +128,37 @@ class _SineBF16(torch.autograd.Function):
 # %% ../nbs/40_siren.ipynb #6caecab2
 class SineLayer(nn.Module):
     "h -> sin(omega_0 (W h + b)) with SIREN's initialisation; bfloat16 inputs take the fused path."
-    def __init__(self, in_features: int, out_features: int, omega_0: float = 30.0, is_first: bool = False):
+
+    def __init__(
+        self, in_features: int, out_features: int, omega_0: float = 30.0, is_first: bool = False
+    ):
         super().__init__()
         self.omega_0, self.is_first = omega_0, is_first
         self.linear = nn.Linear(in_features, out_features)
         siren_init_(self.linear.weight, omega_0, is_first)
 
-    def forward(self, h):                                          # (..., in) -> (..., out)
+    def forward(self, h):  # (..., in) -> (..., out)
         if h.dtype == torch.bfloat16:
-            return _SineBF16.apply(h.reshape(-1, h.shape[-1]), self.linear.weight, self.linear.bias,
-                                   self.omega_0).reshape(*h.shape[:-1], -1)
+            return _SineBF16.apply(
+                h.reshape(-1, h.shape[-1]), self.linear.weight, self.linear.bias, self.omega_0
+            ).reshape(*h.shape[:-1], -1)
         return torch.sin(self.omega_0 * self.linear(h))
 
 # %% ../nbs/40_siren.ipynb #16ec5454
 def bf16_units() -> bool:
     "True when this CPU has bfloat16 matrix units (AVX-512 BF16 or AMX) that PyTorch uses."
-    checks = [getattr(torch.cpu, n, None) for n in ('_is_avx512_bf16_supported', '_is_amx_tile_supported')]
+    checks = [
+        getattr(torch.cpu, n, None) for n in ('_is_avx512_bf16_supported', '_is_amx_tile_supported')
+    ]
     return any(bool(f()) for f in checks if f is not None)
+
 
 def use_bf16(precision: str, device) -> bool:
     "Whether a SIREN with this `precision` setting runs its hidden layers in bfloat16 on `device`."
-    if precision == 'bf16': return True
+    if precision == 'bf16':
+        return True
     return precision == 'auto' and torch.device(device).type == 'cpu' and bf16_units()
+
 
 def resolve_precision(precision: str, device) -> str:
     "'auto' made definite for `device`: 'bf16' or 'fp32' (what a run records)."
@@ -110,33 +166,49 @@ def resolve_precision(precision: str, device) -> str:
 
 # %% ../nbs/40_siren.ipynb #4057c884
 def time_scale(cfg: SirenConfig, frames: int | None) -> float:
-    "The factor s on t before the first layer: t's frequency factor becomes `cfg.omega_t` per frame interval."
-    if cfg.omega_t is None or not frames or frames < 2: return 1.0
+    "The factor s on t before the first layer: t's frequency becomes `omega_t` per frame interval."
+    if cfg.omega_t is None or not frames or frames < 2:
+        return 1.0
     return cfg.omega_t * (frames - 1) / 2 / cfg.omega_0
+
 
 @register
 class Siren(nn.Module):
     "(x, y, t) in [-1,1]^3 -> RGB in [0,1]: sine layers, then a linear layer and a sigmoid."
-    def __init__(self, cfg: SirenConfig | None = None, frames: int | None = None, in_features: int = 3,
-                 out_features: int = 3):
+
+    def __init__(
+        self,
+        cfg: SirenConfig | None = None,
+        frames: int | None = None,
+        in_features: int = 3,
+        out_features: int = 3,
+    ):
         super().__init__()
         self.cfg = cfg = cfg or SirenConfig()
         w, w0 = cfg.hidden_features, cfg.omega_0
-        scale = torch.ones(in_features); scale[-1] = time_scale(cfg, frames)
-        self.register_buffer('coord_scale', scale)                 # (x, y, t) -> (x, y, s t)
-        self.layers = nn.ModuleList([SineLayer(in_features, w, w0, is_first=True)] +
-                                    [SineLayer(w, w, w0) for _ in range(cfg.hidden_layers)])
+        scale = torch.ones(in_features)
+        scale[-1] = time_scale(cfg, frames)
+        self.register_buffer('coord_scale', scale)  # (x, y, t) -> (x, y, s t)
+        self.layers = nn.ModuleList(
+            [SineLayer(in_features, w, w0, is_first=True)]
+            + [SineLayer(w, w, w0) for _ in range(cfg.hidden_layers)]
+        )
         self.last = nn.Linear(w, out_features)
         siren_init_(self.last.weight, w0)
 
-    def hidden(self, h):                                           # first layer's output -> last hidden layer
-        if use_bf16(self.cfg.precision, h.device): h = h.to(torch.bfloat16)
-        for layer in self.layers[1:]: h = layer(h)
+    def hidden(self, h):  # first layer's output -> last hidden layer
+        if use_bf16(self.cfg.precision, h.device):
+            h = h.to(torch.bfloat16)
+        for layer in self.layers[1:]:
+            h = layer(h)
         return h
 
-    def forward(self, coords):                                     # (..., 3) -> (..., 3)
+    def forward(self, coords):  # (..., 3) -> (..., 3)
         h = self.hidden(self.layers[0](coords * self.coord_scale))
-        return torch.sigmoid(F.linear(h, self.last.weight.to(h.dtype), self.last.bias.to(h.dtype)).float())
+        return torch.sigmoid(
+            F.linear(h, self.last.weight.to(h.dtype), self.last.bias.to(h.dtype)).float()
+        )
+
 
 def n_params(model: nn.Module) -> int:
     "Trainable parameters (the buffer `coord_scale` is not one)."
@@ -147,24 +219,35 @@ def pixel_centers(n: int) -> torch.Tensor:
     "Coordinates in (-1, 1) of the centres of `n` pixels along one axis."
     return (2 * torch.arange(n) + 1) / n - 1
 
+
 def frame_times(n: int) -> torch.Tensor:
     "Times in [-1, 1] of `n` frames (the first at -1, the last at 1; a single frame at 0)."
     return torch.linspace(-1, 1, n) if n > 1 else torch.zeros(1)
 
+
 def video_coords(times, height: int, width: int) -> torch.Tensor:
-    "The (T, H, W, 3) grid of (x, y, t) coordinates of frames at `times` (a tensor, or a frame count)."
-    t = frame_times(times) if isinstance(times, int) else torch.as_tensor(times, dtype=torch.float32)
+    "The (T, H, W, 3) grid of (x, y, t) coordinates of frames at `times` (tensor or frame count)."
+    t = (
+        frame_times(times)
+        if isinstance(times, int)
+        else torch.as_tensor(times, dtype=torch.float32)
+    )
     tt, yy, xx = torch.meshgrid(t, pixel_centers(height), pixel_centers(width), indexing='ij')
     return torch.stack([xx, yy, tt], -1)
 
 # %% ../nbs/40_siren.ipynb #5ed31e8e
 class PixelBatches:
-    "Call with the step number: (coords (B,3), rgb (B,3)); each epoch is a permutation seeded by (seed, epoch)."
-    def __init__(self, video: torch.Tensor, batch_size: int, seed: int = 0, device=None, times=None):
+    "Call with the step: (coords (B,3), rgb (B,3)); epoch e is a permutation seeded by (seed, e)."
+
+    def __init__(
+        self, video: torch.Tensor, batch_size: int, seed: int = 0, device=None, times=None
+    ):
         T, H, W, _ = video.shape
         dev = device or video.device
         self.rgb = video.reshape(-1, 3).float().to(dev)
-        self.t = (frame_times(T) if times is None else torch.as_tensor(times, dtype=torch.float32)).to(dev)
+        self.t = (
+            frame_times(T) if times is None else torch.as_tensor(times, dtype=torch.float32)
+        ).to(dev)
         self.y, self.x, self.shape = pixel_centers(H).to(dev), pixel_centers(W).to(dev), (T, H, W)
         self.n, self.batch_size = len(self.rgb), min(batch_size, len(self.rgb))
         self.steps_per_epoch = math.ceil(self.n / self.batch_size)
@@ -178,88 +261,138 @@ class PixelBatches:
     def __call__(self, step: int):
         self.step = step
         epoch, j = divmod(step, self.steps_per_epoch)
-        if epoch != self.epoch:                                    # epoch e's order depends on (seed, e) only
+        if epoch != self.epoch:  # epoch e's order depends on (seed, e) only
             g = torch.Generator().manual_seed(self.seed * 100003 + epoch)
             self.perm, self.epoch = torch.randperm(self.n, generator=g).to(self.rgb.device), epoch
-        idx = self.perm[j * self.batch_size:(j + 1) * self.batch_size]
+        idx = self.perm[j * self.batch_size : (j + 1) * self.batch_size]
         return self.coords(idx), self.rgb[idx]
 
     @property
-    def epochs_done(self) -> float: return (self.step + 1) / self.steps_per_epoch
+    def epochs_done(self) -> float:
+        return (self.step + 1) / self.steps_per_epoch
 
 # %% ../nbs/40_siren.ipynb #b00fd6f6
 @torch.no_grad()
-def siren_frame(model: Siren, t: float, height: int, width: int, chunk: int = 1 << 16) -> torch.Tensor:
-    "Frame (H, W, 3) of a `Siren` at time `t`: separable first layer, fused hidden layers, `chunk` pixels a block."
+def siren_frame(
+    model: Siren, t: float, height: int, width: int, chunk: int = 1 << 16
+) -> torch.Tensor:
+    "Frame (H, W, 3) of a `Siren` at time `t`: separable first layer, fused hidden layers."
     first, dev = model.layers[0], model.coord_scale.device
     w0, W0, b0 = first.omega_0, first.linear.weight * model.coord_scale, first.linear.bias
-    col = w0 * pixel_centers(width).to(dev)[:, None] * W0[:, 0]                     # (W, d)
+    col = w0 * pixel_centers(width).to(dev)[:, None] * W0[:, 0]  # (W, d)
     row = w0 * (pixel_centers(height).to(dev)[:, None] * W0[:, 1] + t * W0[:, 2] + b0)  # (H, d)
     dt = torch.bfloat16 if use_bf16(model.cfg.precision, dev) else torch.float32
-    hidden = [((l.omega_0 * l.linear.bias).to(dt), (l.omega_0 * l.linear.weight).t().to(dt)) for l in model.layers[1:]]
+    hidden = [
+        ((l.omega_0 * l.linear.bias).to(dt), (l.omega_0 * l.linear.weight).t().to(dt))
+        for l in model.layers[1:]
+    ]
     last_w, last_b = model.last.weight.t().to(dt), model.last.bias.to(dt)
     out, rows = torch.empty(height, width, 3, device=dev), max(1, chunk // width)
     for i in range(0, height, rows):
-        h = (row[i:i + rows, None, :] + col[None]).sin_().reshape(-1, col.shape[1]).to(dt)
-        for b, w in hidden: h = torch.addmm(b, h, w).sin_()
-        out[i:i + rows] = torch.sigmoid(torch.addmm(last_b, h, last_w).float()).view(-1, width, 3)
+        h = (row[i : i + rows, None, :] + col[None]).sin_().reshape(-1, col.shape[1]).to(dt)
+        for b, w in hidden:
+            h = torch.addmm(b, h, w).sin_()
+        out[i : i + rows] = torch.sigmoid(torch.addmm(last_b, h, last_w).float()).view(-1, width, 3)
     return out
+
 
 @torch.no_grad()
 def render_frames(model: nn.Module, times, height: int, width: int, chunk: int = 1 << 16):
-    "Yield each frame (H, W, 3) at `times` (a tensor, or a frame count), computed `chunk` pixels at a time."
+    "Yield each frame (H, W, 3) at `times` (tensor or frame count), `chunk` pixels at a time."
     model.eval()
     dev = next(model.parameters()).device
-    t = frame_times(times) if isinstance(times, int) else torch.as_tensor(times, dtype=torch.float32)
+    t = (
+        frame_times(times)
+        if isinstance(times, int)
+        else torch.as_tensor(times, dtype=torch.float32)
+    )
     for tk in t:
-        if isinstance(model, Siren): yield siren_frame(model, float(tk), height, width, chunk).cpu(); continue
+        if isinstance(model, Siren):
+            yield siren_frame(model, float(tk), height, width, chunk).cpu()
+            continue
         xy = video_coords(tk[None], height, width).reshape(-1, 3)
-        yield torch.cat([model(xy[i:i + chunk].to(dev)).float().cpu()
-                         for i in range(0, len(xy), chunk)]).view(height, width, 3)
+        yield torch.cat(
+            [model(xy[i : i + chunk].to(dev)).float().cpu() for i in range(0, len(xy), chunk)]
+        ).view(height, width, 3)
 
-def render_video(model: nn.Module, times, height: int, width: int, chunk: int = 1 << 16) -> torch.Tensor:
-    "The whole clip (T, H, W, 3) in memory: fine for small sizes (see `render_to_folder` for large ones)."
+
+def render_video(
+    model: nn.Module, times, height: int, width: int, chunk: int = 1 << 16
+) -> torch.Tensor:
+    "The whole clip (T, H, W, 3) in memory: for small sizes (`render_to_folder` streams)."
     return torch.stack(list(render_frames(model, times, height, width, chunk)))
 
 # %% ../nbs/40_siren.ipynb #6e2ace7b
 def cosine_factor(p: float, warmup: float = 0.02, final: float = 0.02) -> float:
-    "Learning-rate factor at progress `p` in [0, 1]: linear warm-up, then a cosine from 1 down to `final`."
-    if p < warmup: return max(p / warmup, 0.01)
-    return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * min(1.0, (p - warmup) / (1 - warmup))))
+    "Learning-rate factor at progress `p` in [0, 1]: linear warm-up, then a cosine to `final`."
+    if p < warmup:
+        return max(p / warmup, 0.01)
+    return final + (1 - final) * 0.5 * (
+        1 + math.cos(math.pi * min(1.0, (p - warmup) / (1 - warmup)))
+    )
+
 
 class BudgetCosine:
-    "`cosine_factor` of max(step / steps, seconds / time_limit); its `seconds` are saved with the scheduler."
-    def __init__(self, steps: int, time_limit: float | None = None, warmup: float = 0.02, final: float = 0.02):
-        self.steps, self.time_limit, self.warmup, self.final, self.seconds, self.last = \
-            steps, time_limit, warmup, final, 0.0, None
+    "`cosine_factor` of max(step/steps, seconds/time_limit); `seconds` is saved with the scheduler."
+
+    def __init__(
+        self, steps: int, time_limit: float | None = None, warmup: float = 0.02, final: float = 0.02
+    ):
+        self.steps, self.time_limit, self.warmup, self.final, self.seconds, self.last = (
+            steps,
+            time_limit,
+            warmup,
+            final,
+            0.0,
+            None,
+        )
 
     def __call__(self, step: int) -> float:
         p = step / self.steps
         if self.time_limit:
-            now = time.time()                                      # gaps over a minute (a resume) do not count
-            if self.last is not None and 0 < now - self.last < 60: self.seconds += now - self.last
+            now = time.time()  # gaps over a minute (a resume) do not count
+            if self.last is not None and 0 < now - self.last < 60:
+                self.seconds += now - self.last
             self.last = now
             p = max(p, self.seconds / self.time_limit)
         return cosine_factor(p, self.warmup, self.final)
 
-def budget_cosine(steps: int, time_limit: float | None = None, warmup: float = 0.02, final: float = 0.02):
+
+def budget_cosine(
+    steps: int, time_limit: float | None = None, warmup: float = 0.02, final: float = 0.02
+):
     "Schedule factory for `fit`: a `LambdaLR` of `BudgetCosine`."
-    return lambda opt, _steps: torch.optim.lr_scheduler.LambdaLR(opt, BudgetCosine(steps, time_limit, warmup, final))
+    return lambda opt, _steps: torch.optim.lr_scheduler.LambdaLR(
+        opt, BudgetCosine(steps, time_limit, warmup, final)
+    )
+
 
 def eval_frames(T: int, n: int = 16) -> list[int]:
     "Up to `n` evenly spaced frame indices of a T-frame clip."
     return torch.linspace(0, T - 1, min(n, T)).round().long().unique().tolist()
 
+
 def eval_every(cfg: SirenConfig) -> int:
-    "Epochs between evaluations: every epoch when time-limited, else ~20 in a run; always a divisor of save_every."
+    "Epochs between evaluations: 1 when time-limited, else ~20 a run; a divisor of save_every."
     target = 1 if cfg.time_limit else max(1, cfg.epochs // 20)
     return max(d for d in range(1, min(target, cfg.save_every) + 1) if cfg.save_every % d == 0)
 
 # %% ../nbs/40_siren.ipynb #ce186c65
-def fit_video(model: nn.Module, video: torch.Tensor, cfg: SirenConfig, times=None, every: int | None = None,
-              on_eval=None, plot=None, progress: bool = True, device=None, desc: str = 'siren',
-              ckpt_path=None, resume: bool = False) -> History:
-    "Fit `model` to `video` (T,H,W,3) for `cfg.epochs` (or `cfg.time_limit` seconds); returns the `History`."
+def fit_video(
+    model: nn.Module,
+    video: torch.Tensor,
+    cfg: SirenConfig,
+    times=None,
+    every: int | None = None,
+    on_eval=None,
+    plot=None,
+    progress: bool = True,
+    device=None,
+    desc: str = 'siren',
+    ckpt_path=None,
+    resume: bool = False,
+) -> History:
+    "Fit `model` to `video` (T,H,W,3) for `cfg.epochs` (or `cfg.time_limit` s): the `History`."
     seed_everything(cfg.seed)
     dev = torch.device(device) if device else get_device()
     model.to(dev)
@@ -268,17 +401,36 @@ def fit_video(model: nn.Module, video: torch.Tensor, cfg: SirenConfig, times=Non
     T, H, W = batches.shape
     frames = eval_frames(T)
     truth, t_eval = video[frames], batches.t.cpu()[frames]
+
     def eval_fn(m):
         ev = dict(psnr=psnr(render_video(m, t_eval, H, W), truth), epoch=batches.epochs_done)
-        if on_eval: on_eval(m, ev)
+        if on_eval:
+            on_eval(m, ev)
         return ev
+
     sched = budget_cosine(steps, cfg.time_limit) if cfg.schedule == 'cosine' else None
     loss_fn = lambda m, b: F.mse_loss(m(b[0]), b[1])
     ev = (every or eval_every(cfg)) * spe
-    h = fit(model, loss_fn, batches, steps, lr=cfg.lr, sched=sched, eval_fn=eval_fn, eval_every=ev,
-            ckpt_path=ckpt_path, ckpt_every=ev if ckpt_path else None, resume=resume,
-            time_limit=cfg.time_limit, amp=False, plot=plot, desc=desc, config=cfg,
-            log_every=max(1, min(10, steps // 50)), progress=progress)
+    h = fit(
+        model,
+        loss_fn,
+        batches,
+        steps,
+        lr=cfg.lr,
+        sched=sched,
+        eval_fn=eval_fn,
+        eval_every=ev,
+        ckpt_path=ckpt_path,
+        ckpt_every=ev if ckpt_path else None,
+        resume=resume,
+        time_limit=cfg.time_limit,
+        amp=False,
+        plot=plot,
+        desc=desc,
+        config=cfg,
+        log_every=max(1, min(10, steps // 50)),
+        progress=progress,
+    )
     return h
 
 # %% ../nbs/40_siren.ipynb #b5062764
@@ -291,148 +443,265 @@ class SirenRun:
     out_dir: Path | None
     meta: dict
 
+
 def _side_by_side(*frames, min_height: int = 128) -> np.ndarray:
-    "Frames side by side as one uint8 image, enlarged (nearest pixel) to at least `min_height` rows."
+    "Frames side by side as one uint8 image, enlarged (nearest pixel) to >= `min_height` rows."
     img = to_uint8(hstack(*[f[None] for f in frames])[0])
     k = max(1, -(-min_height // img.shape[0]))
     return img.repeat(k, 0).repeat(k, 1)
+
 
 def mean_colour_psnr(video: torch.Tensor) -> float:
     "PSNR of the trivial fit: every pixel of the clip painted in its mean colour."
     return psnr(video.mean((0, 1, 2)).expand_as(video), video)
 
-def train_siren(video: torch.Tensor, cfg: SirenConfig | None = None, out_dir=None, fps: float = 24.0,
-                source: str = '', plot=None, progress: bool = True, device=None, resume: bool = False) -> SirenRun:
-    "Fit a `Siren(cfg)` to `video` (T,H,W,3); with `out_dir`, write the seed's run folder (`resume` continues it)."
+
+def train_siren(
+    video: torch.Tensor,
+    cfg: SirenConfig | None = None,
+    out_dir=None,
+    fps: float = 24.0,
+    source: str = '',
+    plot=None,
+    progress: bool = True,
+    device=None,
+    resume: bool = False,
+) -> SirenRun:
+    "Fit a `Siren(cfg)` to `video` (T,H,W,3); with `out_dir`, write (or `resume`) the run folder."
     cfg = cfg or SirenConfig.preset()
     video = torch.as_tensor(video).float()
     if video.ndim != 4 or video.shape[-1] != 3 or video.numel() == 0:
         raise ValueError(f"expected a video of shape (T,H,W,3), got {tuple(video.shape)}")
     T, H, W, _ = video.shape
     dev = torch.device(device) if device else get_device()
-    cfg = cfg.replace(precision=resolve_precision(cfg.precision, dev))      # what ran is what is recorded
+    cfg = cfg.replace(
+        precision=resolve_precision(cfg.precision, dev)
+    )  # what ran is what is recorded
     meta = dict(frames=T, height=H, width=W, fps=float(fps), source=str(source))
     out = run_dir(out_dir) if out_dir is not None else None
-    if out: cfg.save(out/'config.json')
-    seed_everything(cfg.seed)                                      # before the model: same seed, same weights
+    if out:
+        cfg.save(out / 'config.json')
+    seed_everything(cfg.seed)  # before the model: same seed, same weights
     model, mid = Siren(cfg, frames=T), T // 2
 
-    def snapshot(m, ev):                                           # called at each evaluation
+    def snapshot(m, ev):  # called at each evaluation
         ep = round(ev['epoch'])
-        if not out or abs(ev['epoch'] - ep) > 1e-6 or ep % cfg.save_every: return
-        save_checkpoint(out/f'checkpoint_epoch_{ep:04d}.pt', m, cfg, epoch=ep, psnr=ev['psnr'], **meta)
-        frame = render_video(m, frame_times(T)[mid:mid + 1], H, W)[0]
-        write_image(out/f'recon_epoch_{ep:04d}.png', _side_by_side(video[mid], frame))
+        if not out or abs(ev['epoch'] - ep) > 1e-6 or ep % cfg.save_every:
+            return
+        save_checkpoint(
+            out / f'checkpoint_epoch_{ep:04d}.pt', m, cfg, epoch=ep, psnr=ev['psnr'], **meta
+        )
+        frame = render_video(m, frame_times(T)[mid : mid + 1], H, W)[0]
+        write_image(out / f'recon_epoch_{ep:04d}.png', _side_by_side(video[mid], frame))
 
-    h = fit_video(model, video, cfg, on_eval=snapshot, plot=plot, progress=progress, device=dev,
-                  ckpt_path=out/'train_state.pt' if out else None, resume=resume)
+    h = fit_video(
+        model,
+        video,
+        cfg,
+        on_eval=snapshot,
+        plot=plot,
+        progress=progress,
+        device=dev,
+        ckpt_path=out / 'train_state.pt' if out else None,
+        resume=resume,
+    )
     floor = mean_colour_psnr(video[eval_frames(T)])
     if h.last('psnr', 0.0) < floor:
-        raise VidlabError(f"the fit collapsed: PSNR {h.last('psnr'):.2f} dB on the evaluation frames is below the "
-                          f"{floor:.2f} dB of one mean colour (lr {cfg.lr:g} is probably too high; try 1e-3 or lower)")
+        raise VidlabError(
+            f"the fit collapsed: PSNR {h.last('psnr'):.2f} dB on the evaluation frames is "
+            f"below the {floor:.2f} dB of one mean colour (lr {cfg.lr:g} is too high? try 1e-3)"
+        )
     if out:
         spe = math.ceil(T * H * W / min(cfg.batch_size, T * H * W))
         epochs = round((h.rows[-1]['step'] + 1) / spe, 2) if h.rows else 0.0
-        save_checkpoint(out/'model_final.pt', model, cfg, **meta, epochs=epochs)   # saved before any rendering
-        recon = render_video(model, T, H, W)                       # on the training device
-        final = dict(psnr=psnr(recon, video), ssim=ssim(recon, video), seconds=h.rows[-1]['time'] if h.rows else 0.0,
-                     epochs=epochs, status=h.status, parameters=n_params(model), precision=cfg.precision,
-                     seed=cfg.seed, omega_0=cfg.omega_0, omega_t=cfg.omega_t)
-        save_json(out/'metrics.json', dict(final, **meta)); h.save(out/'history.json')
-        plot_history(h, keys=['loss', 'psnr'], path=out/'training_progress.png', title=f'SIREN on {source or "video"}')
+        save_checkpoint(
+            out / 'model_final.pt', model, cfg, **meta, epochs=epochs
+        )  # saved before any rendering
+        recon = render_video(model, T, H, W)  # on the training device
+        final = dict(
+            psnr=psnr(recon, video),
+            ssim=ssim(recon, video),
+            seconds=h.rows[-1]['time'] if h.rows else 0.0,
+            epochs=epochs,
+            status=h.status,
+            parameters=n_params(model),
+            precision=cfg.precision,
+            seed=cfg.seed,
+            omega_0=cfg.omega_0,
+            omega_t=cfg.omega_t,
+        )
+        save_json(out / 'metrics.json', dict(final, **meta))
+        h.save(out / 'history.json')
+        plot_history(
+            h,
+            keys=['loss', 'psnr'],
+            path=out / 'training_progress.png',
+            title=f'SIREN on {source or "video"}',
+        )
         for k in sorted({0, mid, T - 1}):
-            write_image(out/f'comparison_frame_{k:04d}.png', _side_by_side(video[k], recon[k]))
-        write_video(out/'comparison.mp4', hstack(video, recon), fps=fps)
+            write_image(out / f'comparison_frame_{k:04d}.png', _side_by_side(video[k], recon[k]))
+        write_video(out / 'comparison.mp4', hstack(video, recon), fps=fps)
     return SirenRun(model.cpu(), h, video, out, meta)
 
 # %% ../nbs/40_siren.ipynb #6be2ae50
 MODES = ('reconstruct', 'interpolate', 'superres', 'custom')
 MAX_PIXELS, MAX_FRAMES = 8192 * 8192, 100_000
 
-def render_plan(meta: dict, mode: str = 'reconstruct', temporal_scale: float = 2, spatial_scale: float = 2,
-                width: int | None = None, height: int | None = None, num_frames: int | None = None) -> dict:
+
+def render_plan(
+    meta: dict,
+    mode: str = 'reconstruct',
+    temporal_scale: float = 2,
+    spatial_scale: float = 2,
+    width: int | None = None,
+    height: int | None = None,
+    num_frames: int | None = None,
+) -> dict:
     "Frame times, size and fps for a render mode of a model trained on a clip described by `meta`."
     T, H, W, fps = meta['frames'], meta['height'], meta['width'], meta.get('fps', 24.0)
-    if mode not in MODES: raise ValueError(f"unknown render mode {mode!r}; choose from {list(MODES)}")
-    if mode == 'reconstruct': n, h, w = T, H, W
+    if mode not in MODES:
+        raise ValueError(f"unknown render mode {mode!r}; choose from {list(MODES)}")
+    if mode == 'reconstruct':
+        n, h, w = T, H, W
     elif mode == 'interpolate':
-        if not temporal_scale > 0: raise ValueError(f"temporal_scale must be > 0, got {temporal_scale}")
+        if not temporal_scale > 0:
+            raise ValueError(f"temporal_scale must be > 0, got {temporal_scale}")
         n, h, w = round((T - 1) * temporal_scale) + 1, H, W
     elif mode == 'superres':
-        if not spatial_scale > 0: raise ValueError(f"spatial_scale must be > 0, got {spatial_scale}")
-        n, h, w = T, max(2, round(H * spatial_scale / 2) * 2), max(2, round(W * spatial_scale / 2) * 2)
+        if not spatial_scale > 0:
+            raise ValueError(f"spatial_scale must be > 0, got {spatial_scale}")
+        n, h, w = (
+            T,
+            max(2, round(H * spatial_scale / 2) * 2),
+            max(2, round(W * spatial_scale / 2) * 2),
+        )
     else:
-        if None in (width, height, num_frames): raise ValueError("custom mode needs --width, --height and --num_frames")
+        if None in (width, height, num_frames):
+            raise ValueError("custom mode needs --width, --height and --num_frames")
         n, h, w = num_frames, height, width
-    if min(n, h, w) < 1: raise ValueError(f"cannot render {n} frames of {w}x{h}: width, height and frame count must be >= 1")
+    if min(n, h, w) < 1:
+        raise ValueError(
+            f"cannot render {n} frames of {w}x{h}: width, height and frame count must be >= 1"
+        )
     if h * w > MAX_PIXELS or n > MAX_FRAMES:
-        raise ValueError(f"cannot render {n} frames of {w}x{h}: the limit is {MAX_PIXELS:,} pixels a frame and {MAX_FRAMES:,} frames")
-    return dict(mode=mode, times=frame_times(n), height=h, width=w, fps=fps * (n - 1) / (T - 1) if T > 1 and n > 1 else fps)
+        raise ValueError(
+            f"cannot render {n} frames of {w}x{h}: the limit is {MAX_PIXELS:,} pixels a frame "
+            f"and {MAX_FRAMES:,} frames"
+        )
+    return dict(
+        mode=mode,
+        times=frame_times(n),
+        height=h,
+        width=w,
+        fps=fps * (n - 1) / (T - 1) if T > 1 and n > 1 else fps,
+    )
 
 # %% ../nbs/40_siren.ipynb #efc5a268
 def _plan_name(plan) -> str:
     m, n, h, w = plan['mode'], len(plan['times']), plan['height'], plan['width']
     return m if m == 'reconstruct' else f'{m}_{w}x{h}x{n}'
 
-def render_to_folder(model: nn.Module, plan: dict, out_dir, frames: bool = True, chunk: int = 1 << 16,
-                     progress: bool = True) -> dict:
-    "Render `plan` into `out_dir`: frame_*.png (unless `frames=False`) and <mode>.mp4; returns the paths."
+
+def render_to_folder(
+    model: nn.Module,
+    plan: dict,
+    out_dir,
+    frames: bool = True,
+    chunk: int = 1 << 16,
+    progress: bool = True,
+) -> dict:
+    "Render `plan` into `out_dir`: frame_*.png (unless `frames=False`) and <mode>.mp4."
     from tqdm.auto import tqdm
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     if frames:
-        for old in out.glob('frame_*.png'): old.unlink()                 # one render's frames at a time
+        for old in out.glob('frame_*.png'):
+            old.unlink()  # one render's frames at a time
     h, w = plan['height'], plan['width']
-    mp4 = out/f'{_plan_name(plan)}.mp4'
+    mp4 = out / f'{_plan_name(plan)}.mp4'
     it = render_frames(model, plan['times'], h, w, chunk)
-    with mediapy.VideoWriter(mp4, shape=(h + h % 2, w + w % 2), fps=plan['fps'], codec='h264', encoded_format='yuv420p') as wr:
-        for k, f in enumerate(tqdm(it, total=len(plan['times']), desc=f"render {plan['mode']}", disable=not progress, leave=False)):
+    with mediapy.VideoWriter(
+        mp4, shape=(h + h % 2, w + w % 2), fps=plan['fps'], codec='h264', encoded_format='yuv420p'
+    ) as wr:
+        for k, f in enumerate(
+            tqdm(
+                it,
+                total=len(plan['times']),
+                desc=f"render {plan['mode']}",
+                disable=not progress,
+                leave=False,
+            )
+        ):
             f8 = to_uint8(f)
-            if frames: write_image(out/f'frame_{k:04d}.png', f8)
+            if frames:
+                write_image(out / f'frame_{k:04d}.png', f8)
             wr.add_image(pad_even(f8[None])[0])
-    return dict(video=mp4, frames=sorted(out.glob('frame_*.png')) if frames else [], n_frames=len(plan['times']), height=h, width=w)
+    return dict(
+        video=mp4,
+        frames=sorted(out.glob('frame_*.png')) if frames else [],
+        n_frames=len(plan['times']),
+        height=h,
+        width=w,
+    )
 
 # %% ../nbs/40_siren.ipynb #82031f6a
 def load_siren(path, device='cpu') -> tuple[Siren, dict]:
-    "The `Siren` saved at `path` (a .pt file or a run folder) and the clip description it was trained on."
+    "The `Siren` saved at `path` (.pt file or run folder) and the clip it was trained on."
     ck = load_checkpoint(path, map_location=device, expect=Siren)
-    if 'frames' not in ck.extra: raise VidlabError(f"{path} has no clip description (frames, height, width): not made by train_siren")
+    if 'frames' not in ck.extra:
+        raise VidlabError(
+            f"{path} has no clip description (frames, height, width): not made by train_siren"
+        )
     return ck.model, ck.extra
 
 # %% ../nbs/40_siren.ipynb #86d58e40
 class ReluMLP(nn.Module):
-    "(x, y, t) -> RGB with ReLU hidden layers (optionally on Fourier features): the baselines for SIREN."
-    def __init__(self, width: int = 256, depth: int = 3, fourier: int = 0, sigma: float = 4.0, seed: int = 0):
+    "(x, y, t) -> RGB with ReLU layers (optionally on Fourier features): SIREN's baselines."
+
+    def __init__(
+        self, width: int = 256, depth: int = 3, fourier: int = 0, sigma: float = 4.0, seed: int = 0
+    ):
         super().__init__()
         g = torch.Generator().manual_seed(seed)
-        self.register_buffer('B', torch.randn(fourier, 3, generator=g) * sigma if fourier else torch.zeros(0, 3))
+        self.register_buffer(
+            'B', torch.randn(fourier, 3, generator=g) * sigma if fourier else torch.zeros(0, 3)
+        )
         dims = [2 * fourier if fourier else 3] + [width] * (depth + 1)
         self.hidden = nn.ModuleList([nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:])])
         self.last = nn.Linear(width, 3)
 
-    def encode(self, v):                                           # (..., 3) -> (..., 2m) or unchanged
-        if not len(self.B): return v
+    def encode(self, v):  # (..., 3) -> (..., 2m) or unchanged
+        if not len(self.B):
+            return v
         z = 2 * math.pi * v @ self.B.t()
         return torch.cat([z.sin(), z.cos()], -1)
 
     def forward(self, v):
         h = self.encode(v)
-        for l in self.hidden: h = F.relu(l(h))
+        for l in self.hidden:
+            h = F.relu(l(h))
         return torch.sigmoid(self.last(h))
 
+
 def width_for_params(n: int, make, lo: int = 2, hi: int = 4096) -> int:
-    "The width `w` for which `make(w)` has the parameter count closest to `n` (bisection: counts grow with `w`)."
+    "The width `w` for which `make(w)` has the parameter count closest to `n` (bisection)."
     while lo < hi:
         mid = (lo + hi) // 2
-        if n_params(make(mid)) < n: lo = mid + 1
-        else: hi = mid
+        if n_params(make(mid)) < n:
+            lo = mid + 1
+        else:
+            hi = mid
     return min({max(2, lo - 1), lo}, key=lambda w: abs(n_params(make(w)) - n))
 
 # %% ../nbs/40_siren.ipynb #b1a5e002
 class _Corners(torch.autograd.Function):
-    "sum_c w_c table[slot_c]: a gather forward, one `index_add_` backward (embedding's sorting backward is slow)."
+    "sum_c w_c table[slot_c]: a gather forward, one `index_add_` backward (embedding's is slow)."
+
     @staticmethod
-    def forward(ctx, table, slot, w):                              # (N, F), (B, L, 8), (B, L, 8) -> (B, L, F)
-        ctx.save_for_backward(slot, w); ctx.n = len(table)
+    def forward(ctx, table, slot, w):  # (N, F), (B, L, 8), (B, L, 8) -> (B, L, F)
+        ctx.save_for_backward(slot, w)
+        ctx.n = len(table)
         return torch.einsum('blc,blcf->blf', w, table[slot])
 
     @staticmethod
@@ -441,188 +710,335 @@ class _Corners(torch.autograd.Function):
         contrib = (w[..., None] * g[:, :, None, :]).reshape(-1, g.shape[-1])
         return g.new_zeros(ctx.n, g.shape[-1]).index_add_(0, slot.reshape(-1), contrib), None, None
 
+
 class HashGrid(nn.Module):
-    "Instant-NGP's multiresolution hash encoding of (x, y, t) in [-1,1]^3 plus a small ReLU MLP -> RGB."
+    "Instant-NGP's multiresolution hash encoding of (x, y, t) plus a small ReLU MLP -> RGB."
     PRIMES = (1, 2654435761, 805459861)
 
-    def __init__(self, finest=(96, 40, 16), levels: int = 12, features: int = 2, log2_table: int = 14,
-                 coarsest: int = 4, hidden: int = 64):
+    def __init__(
+        self,
+        finest=(96, 40, 16),
+        levels: int = 12,
+        features: int = 2,
+        log2_table: int = 14,
+        coarsest: int = 4,
+        hidden: int = 64,
+    ):
         super().__init__()
         fin = torch.tensor(finest, dtype=torch.float64)
         growth = (fin / coarsest).clamp(min=1) ** (1 / max(1, levels - 1))
-        res = (coarsest * growth[None] ** torch.arange(levels, dtype=torch.float64)[:, None]).round().long() + 1
-        self.register_buffer('res', torch.minimum(res, fin.long()[None] + 1))   # (L, 3) grid points per axis
+        res = (
+            coarsest * growth[None] ** torch.arange(levels, dtype=torch.float64)[:, None]
+        ).round().long() + 1
+        self.register_buffer(
+            'res', torch.minimum(res, fin.long()[None] + 1)
+        )  # (L, 3) grid points per axis
         self.table_size, self.features = 1 << log2_table, features
-        self.register_buffer('dense', self.res.prod(1) <= self.table_size)     # levels stored without hashing
-        self.table = nn.Parameter(torch.empty(levels * self.table_size, features).uniform_(-1e-4, 1e-4))
+        self.register_buffer(
+            'dense', self.res.prod(1) <= self.table_size
+        )  # levels stored without hashing
+        self.table = nn.Parameter(
+            torch.empty(levels * self.table_size, features).uniform_(-1e-4, 1e-4)
+        )
         corners = torch.tensor([[(c >> a) & 1 for a in range(3)] for c in range(8)])
-        self.register_buffer('corners', corners)                                # (8, 3)
-        self.mlp = nn.Sequential(nn.Linear(levels * features, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
-                                 nn.ReLU(), nn.Linear(hidden, 3))
+        self.register_buffer('corners', corners)  # (8, 3)
+        self.mlp = nn.Sequential(
+            nn.Linear(levels * features, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, 3),
+        )
 
-    def encode(self, v):                                           # (B, 3) -> (B, L * F)
-        p = (v.reshape(-1, 3)[:, None, :] + 1) / 2 * (self.res - 1)           # (B, L, 3) grid units
-        i0 = p.floor().long(); f = p - i0
+    def encode(self, v):  # (B, 3) -> (B, L * F)
+        p = (v.reshape(-1, 3)[:, None, :] + 1) / 2 * (self.res - 1)  # (B, L, 3) grid units
+        i0 = p.floor().long()
+        f = p - i0
         idx = (i0[:, :, None, :] + self.corners).minimum(self.res[:, None, :] - 1)  # (B, L, 8, 3)
-        dense = idx[..., 0] + self.res[:, None, 0] * (idx[..., 1] + self.res[:, None, 1] * idx[..., 2])
+        dense = idx[..., 0] + self.res[:, None, 0] * (
+            idx[..., 1] + self.res[:, None, 1] * idx[..., 2]
+        )
         pr = self.PRIMES
         hashed = (idx[..., 0] * pr[0]) ^ (idx[..., 1] * pr[1]) ^ (idx[..., 2] * pr[2])
         slot = torch.where(self.dense[:, None], dense, hashed) % self.table_size
         slot = slot + torch.arange(len(self.res), device=v.device)[:, None] * self.table_size
-        w = torch.where(self.corners.bool(), f[:, :, None, :], 1 - f[:, :, None, :]).prod(-1).detach()  # (B, L, 8)
-        return _Corners.apply(self.table, slot, w).flatten(1)     # (B, L, F) -> (B, L * F)
+        w = (
+            torch.where(self.corners.bool(), f[:, :, None, :], 1 - f[:, :, None, :])
+            .prod(-1)
+            .detach()
+        )  # (B, L, 8)
+        return _Corners.apply(self.table, slot, w).flatten(1)  # (B, L, F) -> (B, L * F)
 
     def forward(self, v):
         return torch.sigmoid(self.mlp(self.encode(v)).reshape(*v.shape[:-1], 3))
 
 # %% ../nbs/40_siren.ipynb #ede21d3d
 @torch.no_grad()
-def layer_activations(model: Siren, coords: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def layer_activations(
+    model: Siren, coords: torch.Tensor
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
     "(pre-activation, activation) of each sine layer of `model` for `coords` (..., 3), in float32."
     h, out = (coords.reshape(-1, 3) * model.coord_scale).float(), []
     for layer in model.layers:
-        z = layer.omega_0 * layer.linear(h); h = torch.sin(z)
+        z = layer.omega_0 * layer.linear(h)
+        h = torch.sin(z)
         out.append((z, h))
     return out
 
+
 def activation_table(model: Siren, coords) -> list[dict]:
-    "Per sine layer: std of pre-activations and activations, and their *spread*: each unit's std over the coordinates."
-    return [dict(layer=i, pre_std=z.std().item(), pre_spread=z.std(0).mean().item(),
-                 act_std=a.std().item(), act_spread=a.std(0).mean().item())
-            for i, (z, a) in enumerate(layer_activations(model, coords))]
+    "Per sine layer: std of pre-activations and activations, and their *spread* over coordinates."
+    return [
+        dict(
+            layer=i,
+            pre_std=z.std().item(),
+            pre_spread=z.std(0).mean().item(),
+            act_std=a.std().item(),
+            act_spread=a.std(0).mean().item(),
+        )
+        for i, (z, a) in enumerate(layer_activations(model, coords))
+    ]
 
 # %% ../nbs/40_siren.ipynb #5bec0002
 def radial_spectrum(img: torch.Tensor, bins: int = 24) -> tuple[torch.Tensor, torch.Tensor]:
-    "Mean power of the 2-D spectrum of `img` (H, W, C) in rings: (frequency in cycles/pixel, power)."
+    "Mean power of the 2-D spectrum of `img` (H, W, C) in rings: (cycles/pixel, power)."
     g = img.float().mean(-1)
     p = torch.fft.fftshift(torch.fft.fft2(g - g.mean())).abs().square()
     fy, fx = [torch.fft.fftshift(torch.fft.fftfreq(n)) for n in g.shape]
     r = (fy[:, None].square() + fx[None].square()).sqrt()
     edges = torch.linspace(0, 0.5, bins + 1)
     k = torch.bucketize(r.flatten(), edges[1:-1])
-    power = torch.zeros(bins).index_add_(0, k, p.flatten()) / torch.bincount(k, minlength=bins).clamp(min=1)
+    power = torch.zeros(bins).index_add_(0, k, p.flatten()) / torch.bincount(
+        k, minlength=bins
+    ).clamp(min=1)
     return (edges[:-1] + edges[1:]) / 2, power
 
 # %% ../nbs/40_siren.ipynb #c0de0002
 def quantize(model: nn.Module, bits: int) -> tuple[nn.Module, int]:
-    "A copy of `model` with every parameter stored in `bits` (32, 16: float16, or 1-8: uniform levels); its size in bits."
+    "A copy of `model` with parameters in `bits` (32; 16: float16; 1-8: uniform levels); its bits."
     import copy
+
     q, total = copy.deepcopy(model), 0
     with torch.no_grad():
         for p in q.parameters():
-            if bits == 32: total += 32 * p.numel(); continue
-            if bits == 16: p.copy_(p.half().float()); total += 16 * p.numel(); continue
-            if not 1 <= bits <= 8: raise ValueError(f"bits must be 32, 16 or 1-8, got {bits}")
-            lo, step = p.min(), (p.max() - p.min()).clamp(min=1e-12) / (2 ** bits - 1)
-            p.copy_(((p - lo) / step).round() * step + lo); total += bits * p.numel() + 64
+            if bits == 32:
+                total += 32 * p.numel()
+                continue
+            if bits == 16:
+                p.copy_(p.half().float())
+                total += 16 * p.numel()
+                continue
+            if not 1 <= bits <= 8:
+                raise ValueError(f"bits must be 32, 16 or 1-8, got {bits}")
+            lo, step = p.min(), (p.max() - p.min()).clamp(min=1e-12) / (2**bits - 1)
+            p.copy_(((p - lo) / step).round() * step + lo)
+            total += bits * p.numel() + 64
     return q, total
 
+
 def h264(video: torch.Tensor, crf: int, fps: float = 24.0) -> tuple[torch.Tensor, int]:
-    "The clip through H.264 (libx264, yuv420p, raw stream) at constant-rate factor `crf`: decoded clip and its bits."
+    "The clip through H.264 (libx264, yuv420p, raw stream) at `crf`: the decoded clip and its bits."
     import imageio_ffmpeg, tempfile
+
     T, H, W, _ = video.shape
     with tempfile.TemporaryDirectory() as d:
-        path = Path(d)/'clip.h264'
-        w = imageio_ffmpeg.write_frames(str(path), (W, H), fps=fps, codec='libx264', pix_fmt_out='yuv420p',
-                                        output_params=['-crf', str(int(crf)), '-f', 'h264'], macro_block_size=2)
+        path = Path(d) / 'clip.h264'
+        w = imageio_ffmpeg.write_frames(
+            str(path),
+            (W, H),
+            fps=fps,
+            codec='libx264',
+            pix_fmt_out='yuv420p',
+            output_params=['-crf', str(int(crf)), '-f', 'h264'],
+            macro_block_size=2,
+        )
         w.send(None)
-        for f in to_uint8(video): w.send(np.ascontiguousarray(f))
+        for f in to_uint8(video):
+            w.send(np.ascontiguousarray(f))
         w.close()
         return read_video(path)[:T], 8 * path.stat().st_size
 
-def bits_per_pixel(bits: int, video: torch.Tensor) -> float: return bits / video[..., 0].numel()
+
+def bits_per_pixel(bits: int, video: torch.Tensor) -> float:
+    return bits / video[..., 0].numel()
 
 # %% ../nbs/40_siren.ipynb #8b399c4a
 def panel_train(cfg: SirenConfig, clip: str = 'bikes') -> SirenRun:
     "Train on the sample `clip` read with `cfg`'s size options (the control panel's Train button)."
-    return train_siren(sample_clip(clip, cfg.max_size, cfg.max_frames, cfg.frame_step), cfg, source=clip)
+    return train_siren(
+        sample_clip(clip, cfg.max_size, cfg.max_frames, cfg.frame_step), cfg, source=clip
+    )
+
 
 def preview(run: SirenRun, cfg=None, mode: str = 'interpolate', scale: float = 2.0) -> dict:
     "Videos to play for a render `mode` at `scale`: the SIREN next to the truth or to its baseline."
     T, H, W = run.meta['frames'], run.meta['height'], run.meta['width']
-    if mode == 'reconstruct': return {'truth': run.video, 'SIREN': render_video(run.model, T, H, W)}
+    if mode == 'reconstruct':
+        return {'truth': run.video, 'SIREN': render_video(run.model, T, H, W)}
     if mode == 'interpolate':
         n = max(2, round(scale))
-        return {f'SIREN x{n}': render_video(run.model, (T - 1) * n + 1, H, W), f'linear blend x{n}': linear_blend(run.video, n)}
+        return {
+            f'SIREN x{n}': render_video(run.model, (T - 1) * n + 1, H, W),
+            f'linear blend x{n}': linear_blend(run.video, n),
+        }
     if mode == 'superres':
         p = render_plan(run.meta, 'superres', spatial_scale=scale)
-        return {f'SIREN x{scale:g}': render_video(run.model, T, p['height'], p['width']),
-                f'bicubic x{scale:g}': bicubic_upsample(run.video, size=(p['height'], p['width']))}
+        return {
+            f'SIREN x{scale:g}': render_video(run.model, T, p['height'], p['width']),
+            f'bicubic x{scale:g}': bicubic_upsample(run.video, size=(p['height'], p['width'])),
+        }
     raise ValueError(f"preview modes are reconstruct, interpolate and superres, got {mode!r}")
 
 # %% ../nbs/40_siren.ipynb #3185b36d
 from .cli import command, arg, register_demo
 
+
 def load_clip(video: str, cfg: SirenConfig) -> tuple[torch.Tensor, float]:
-    "A video file, a folder of frames or a sample clip name, read with `cfg`'s size and frame options; and its fps."
+    "A video file, frame folder or sample clip name, read with `cfg`'s size options; and its fps."
     if not Path(video).exists() and video in CLIPS:
-        return sample_clip(video, cfg.max_size, cfg.max_frames, cfg.frame_step), 24.0 / cfg.frame_step
-    return read_video(video, cfg.max_size, cfg.max_frames, cfg.frame_step), video_fps(video) / cfg.frame_step
+        return (
+            sample_clip(video, cfg.max_size, cfg.max_frames, cfg.frame_step),
+            24.0 / cfg.frame_step,
+        )
+    return (
+        read_video(video, cfg.max_size, cfg.max_frames, cfg.frame_step),
+        video_fps(video) / cfg.frame_step,
+    )
+
 
 def describe_fit(video: torch.Tensor, cfg: SirenConfig, source: str) -> str:
     "One line that says what will be fitted: frames, size, network, and which caps applied."
     T, H, W, _ = video.shape
-    caps = [f'max_frames={cfg.max_frames} reached: the clip may be longer'] if T == cfg.max_frames else []
-    if cfg.max_size: caps.append(f'resized to at most {cfg.max_size} px (--max_size)')
+    caps = (
+        [f'max_frames={cfg.max_frames} reached: the clip may be longer']
+        if T == cfg.max_frames
+        else []
+    )
+    if cfg.max_size:
+        caps.append(f'resized to at most {cfg.max_size} px (--max_size)')
     wt = f', omega_t={cfg.omega_t:g}/frame' if cfg.omega_t else ''
-    return (f'fitting {T} frames of {W}x{H} ({T * H * W:,} pixels) from {source}' + (f" [{'; '.join(caps)}]" if caps else '')
-            + f' with a SIREN {cfg.hidden_layers}x{cfg.hidden_features}, omega_0={cfg.omega_0:g}{wt}, {cfg.epochs} epochs')
+    return (
+        f'fitting {T} frames of {W}x{H} ({T * H * W:,} pixels) from {source}'
+        + (f" [{'; '.join(caps)}]" if caps else '')
+        + f' with a SIREN {cfg.hidden_layers}x{cfg.hidden_features}, omega_0={cfg.omega_0:g}{wt}'
+        + f', {cfg.epochs} epochs'
+    )
 
-@command('siren', 'train', config=SirenConfig, help='fit a SIREN to a video and write the run folder', args=[
-    arg('--video', required=True, help=f'video file, folder of frames, or a sample clip ({", ".join(CLIPS)})'),
-    arg('--output_dir', default=None, help='run folder (default: runs/siren-<date>-<time>)'),
-    arg('--resume', action='store_true', help="continue the run in --output_dir from its train_state.pt (its config.json)"),
-    arg('--device', default=None, help='cpu, cuda or mps (default: the best available)')])
+
+@command(
+    'siren',
+    'train',
+    config=SirenConfig,
+    help='fit a SIREN to a video and write the run folder',
+    args=[
+        arg(
+            '--video',
+            required=True,
+            help=f'video file, folder of frames, or a sample clip ({", ".join(CLIPS)})',
+        ),
+        arg('--output_dir', default=None, help='run folder (default: runs/siren-<date>-<time>)'),
+        arg(
+            '--resume',
+            action='store_true',
+            help="continue the run in --output_dir from its train_state.pt (its config.json)",
+        ),
+        arg('--device', default=None, help='cpu, cuda or mps (default: the best available)'),
+    ],
+)
 def train_cmd(ns):
     cfg = ns.cfg
     if ns.resume:
-        if not ns.output_dir or not (Path(ns.output_dir)/'train_state.pt').exists():
-            raise VidlabError(f"--resume needs --output_dir with a train_state.pt in it (got {ns.output_dir!r})")
-        cfg = SirenConfig.load(Path(ns.output_dir)/'config.json')
+        if not ns.output_dir or not (Path(ns.output_dir) / 'train_state.pt').exists():
+            raise VidlabError(
+                f"--resume needs --output_dir with a train_state.pt in it (got {ns.output_dir!r})"
+            )
+        cfg = SirenConfig.load(Path(ns.output_dir) / 'config.json')
     video, fps = load_clip(ns.video, cfg)
     out = run_dir(ns.output_dir, name='siren')
     print(describe_fit(video, cfg, ns.video), flush=True)
     train_siren(video, cfg, out, fps=fps, source=ns.video, device=ns.device, resume=ns.resume)
-    m = load_json(out/'metrics.json')
-    print(f"PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.3f} after {m['epochs']:g} epochs ({m['seconds']:.0f} s, "
-          f"{m['status']}, {m['precision']})")
+    m = load_json(out / 'metrics.json')
+    print(
+        f"PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.3f} after {m['epochs']:g} epochs "
+        f"({m['seconds']:.0f} s, "
+        f"{m['status']}, {m['precision']})"
+    )
     print(f'run folder: {out}')
     return 0
 
-@command('siren', 'render', help='render a trained SIREN: reconstruct, interpolate, superres or custom', args=[
-    arg('--checkpoint', required=True, help='model_final.pt (or checkpoint_epoch_*.pt, or the run folder)'),
-    arg('--mode', default='reconstruct', choices=list(MODES)),
-    arg('--temporal_scale', type=float, default=2.0, help='interpolate: frames per original frame interval'),
-    arg('--spatial_scale', type=float, default=2.0, help='superres: size factor'),
-    arg('--width', type=int), arg('--height', type=int), arg('--num_frames', type=int, help='custom: output size'),
-    arg('--output_dir', default=None, help='default: generated/ next to the checkpoint'),
-    arg('--no_frames', action='store_true', help='write only the mp4, not frame_*.png'),
-    arg('--chunk', type=int, default=1 << 16, help='pixels per forward pass (lower it if memory is short)'),
-    arg('--device', default=None)])
+
+@command(
+    'siren',
+    'render',
+    help='render a trained SIREN: reconstruct, interpolate, superres or custom',
+    args=[
+        arg(
+            '--checkpoint',
+            required=True,
+            help='model_final.pt (or checkpoint_epoch_*.pt, or the run folder)',
+        ),
+        arg('--mode', default='reconstruct', choices=list(MODES)),
+        arg(
+            '--temporal_scale',
+            type=float,
+            default=2.0,
+            help='interpolate: frames per original frame interval',
+        ),
+        arg('--spatial_scale', type=float, default=2.0, help='superres: size factor'),
+        arg('--width', type=int),
+        arg('--height', type=int),
+        arg('--num_frames', type=int, help='custom: output size'),
+        arg('--output_dir', default=None, help='default: generated/ next to the checkpoint'),
+        arg('--no_frames', action='store_true', help='write only the mp4, not frame_*.png'),
+        arg(
+            '--chunk',
+            type=int,
+            default=1 << 16,
+            help='pixels per forward pass (lower it if memory is short)',
+        ),
+        arg('--device', default=None),
+    ],
+)
 def render_cmd(ns):
     model, meta = load_siren(ns.checkpoint, ns.device or get_device())
-    plan = render_plan(meta, ns.mode, ns.temporal_scale, ns.spatial_scale, ns.width, ns.height, ns.num_frames)
+    plan = render_plan(
+        meta, ns.mode, ns.temporal_scale, ns.spatial_scale, ns.width, ns.height, ns.num_frames
+    )
     ck = Path(ns.checkpoint)
-    out = Path(ns.output_dir) if ns.output_dir else (ck if ck.is_dir() else ck.parent)/'generated'
+    out = Path(ns.output_dir) if ns.output_dir else (ck if ck.is_dir() else ck.parent) / 'generated'
     res = render_to_folder(model, plan, out, frames=not ns.no_frames, chunk=ns.chunk)
-    print(f"{ns.mode}: {res['n_frames']} frames of {res['width']}x{res['height']} -> {res['video']}")
+    print(
+        f"{ns.mode}: {res['n_frames']} frames of {res['width']}x{res['height']} -> {res['video']}"
+    )
     return 0
 
 # %% ../nbs/40_siren.ipynb #453890c0
 def demo(out_dir) -> dict:
-    "The quick run for `vidlab demo`: fit the even frames of bikes, render the odd ones, compare with the blend."
-    cfg = SirenConfig.fast(max_frames=16, max_size=96, epochs=25, save_every=5, omega_0=10.0, omega_t=2.0)
+    "`vidlab demo`'s quick run: fit the even frames of bikes, score the odd ones against the blend."
+    cfg = SirenConfig.fast(
+        max_frames=16, max_size=96, epochs=25, save_every=5, omega_0=10.0, omega_t=2.0
+    )
     video = sample_clip('bikes', cfg.max_size, cfg.max_frames)
-    even, odd = video[::2], video[1:len(video) - 1:2]
+    even, odd = video[::2], video[1 : len(video) - 1 : 2]
     r = train_siren(even, cfg, out_dir, source='bikes (even frames)', fps=12.0)
     model = render_video(r.model, 2 * len(even) - 1, *video.shape[1:3])[1::2]
     blend = linear_blend(even, 2)[1::2]
-    return dict(headline=dict(task='frame interpolation 2x', data='held-out odd frames of bikes', metric='PSNR (dB)',
-                              model=psnr(model, odd), baseline=psnr(blend, odd), baseline_name='linear blend',
-                              higher_is_better=True),
-                panels=[('truth', odd), ('SIREN', model), ('linear blend', blend)],
-                look_for='the dark object moving down the white strip: two ghosted copies in the blend, '
-                         'one softer copy in the right place in the SIREN', fps=4.0,
-                fit_psnr=load_json(Path(out_dir)/'metrics.json')['psnr'])
+    return dict(
+        headline=dict(
+            task='frame interpolation 2x',
+            data='held-out odd frames of bikes',
+            metric='PSNR (dB)',
+            model=psnr(model, odd),
+            baseline=psnr(blend, odd),
+            baseline_name='linear blend',
+            higher_is_better=True,
+        ),
+        panels=[('truth', odd), ('SIREN', model), ('linear blend', blend)],
+        look_for='the dark object moving down the white strip: two ghosted copies in the blend, '
+        'one softer copy in the right place in the SIREN',
+        fps=4.0,
+        fit_psnr=load_json(Path(out_dir) / 'metrics.json')['psnr'],
+    )
 
-register_demo('siren', demo);
+
+register_demo('siren', demo)
