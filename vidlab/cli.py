@@ -45,7 +45,8 @@ def load_chapters():
     for m in pkgutil.iter_modules(vidlab.__path__):
         if m.name in CORE_MODULES or m.name.startswith('_'): continue
         try: importlib.import_module(f'vidlab.{m.name}')
-        except Exception as e: warnings.warn(f'vidlab.{m.name} failed to import, its commands are missing: {e}')
+        except Exception as e: warnings.warn(f'vidlab.{m.name} failed to import, its commands are '
+                                             f'missing: {e}')
 
 # %% ../nbs/06_cli.ipynb #f86ada2f
 def _str2bool(s): return str(s).lower() in ('1', 'true', 'yes', 'on')
@@ -54,13 +55,16 @@ def add_config_args(p: argparse.ArgumentParser, cls: type[Config]):
     "One `--field` option per config field, plus `--config FILE` and `--preset`."
     hints, preset = type_hints(cls), cls.preset()
     g = p.add_argument_group(f'{cls.__name__} (defaults: the {mode()} preset)')
-    g.add_argument('--config', help='a JSON or YAML file of config values (options given here override it)')
-    g.add_argument('--preset', choices=['fast', 'full'], help='start from this preset instead of the automatic one')
+    g.add_argument('--config', help='a JSON or YAML file of config values (options given here '
+                                    'override it)')
+    g.add_argument('--preset', choices=['fast', 'full'], help='start from this preset instead of '
+                                                              'the automatic one')
     for f in fields(cls):
         typ, md = hints[f.name], f.metadata
         optional = typing.get_origin(typ) in (typing.Union, types.UnionType)
         inner = [a for a in typing.get_args(typ) if a is not type(None)] if optional else [typ]
-        kw = dict(default=None, help=f"{md.get('help', '')} (default: {getattr(preset, f.name)!r})".strip())
+        kw = dict(default=None, help=f"{md.get('help', '')} (default: "
+                                     f"{getattr(preset, f.name)!r})".strip())
         if md.get('choices'): kw['choices'] = list(md['choices'])
         if inner and inner[0] is bool: kw.update(type=_str2bool, metavar='BOOL')
         elif typing.get_origin(inner[0]) in (list, tuple): kw['nargs'] = '+'
@@ -113,15 +117,18 @@ def _add_command(p, c, train: bool):
     for flags, kw in c['args']: p.add_argument(*flags, **kw)
     declared = {f for flags, _ in c['args'] for f in flags}
     if train and '--resume' not in declared:
-        p.add_argument('--resume', action='store_true', help='continue the run saved in the output folder')
+        p.add_argument('--resume', action='store_true', help='continue the run saved in the '
+                                                             'output folder')
     if train and '--nproc' not in declared:
-        p.add_argument('--nproc', type=int, default=1, metavar='N', help='train with N processes (torchrun)')
+        p.add_argument('--nproc', type=int, default=1, metavar='N', help='train with N processes '
+                                                                         '(torchrun)')
     if c['config']: add_config_args(p, c['config'])
     p.set_defaults(_cmd=c)
 
 def build_parser() -> argparse.ArgumentParser:
     load_chapters()
-    p = argparse.ArgumentParser(prog='vidlab', description='vidlab: train and run the video models of the vidlab book.')
+    p = argparse.ArgumentParser(prog='vidlab', description='vidlab: train and run the video '
+                                                           'models of the vidlab book.')
     sub = p.add_subparsers(dest='chapter', metavar='CHAPTER', required=True)
     d = sub.add_parser('demo', help="run every chapter's quick run; write videos and a summary")
     d.add_argument('--out', help='output folder (default: runs/demo-<time>)')
@@ -195,7 +202,8 @@ def _main(ns, argv) -> int:
         return 2
     except KeyboardInterrupt:
         again = ['--resume'] if hasattr(ns, 'resume') and '--resume' not in argv else []
-        print('\nvidlab: interrupted' + (f'; the saved state continues with: vidlab {shlex.join(argv + again)}'
+        print('\nvidlab: interrupted' + (f'; the saved state continues with: vidlab '
+                                         f'{shlex.join(argv + again)}'
               if hasattr(ns, 'resume') else ''), file=sys.stderr)
         return 130
     finally:

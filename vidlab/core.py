@@ -68,7 +68,8 @@ def knob(default, lo=None, hi=None, *, log=False, choices=None, help=''):
 # %% ../nbs/00_core.ipynb #ed5893a5
 def _check_type(name, typ, v):
     "Return `v` as type `typ`, or raise a `ConfigError` that names the key."
-    bad = ConfigError(f"{name}: expected {getattr(typ, '__name__', typ)}, got {v!r} ({type(v).__name__})")
+    bad = ConfigError(f"{name}: expected {getattr(typ, '__name__', typ)}, got {v!r} "
+                      f"({type(v).__name__})")
     origin, args = typing.get_origin(typ), typing.get_args(typ)
     if typ is Any: return v
     if origin in (Union, types.UnionType):
@@ -105,7 +106,8 @@ def _check_knob(name, md, v):
     `choices`."""
     lo, hi, choices = md.get('lo'), md.get('hi'), md.get('choices')
     for x in (v if isinstance(v, (list, tuple)) else [v]):
-        if choices and x not in choices: raise ConfigError(f"{name}: must be one of {list(choices)}, got {x!r}")
+        if choices and x not in choices: raise ConfigError(f"{name}: must be one of "
+                                                           f"{list(choices)}, got {x!r}")
         if isinstance(x, bool) or not isinstance(x, (int, float)): continue
         if (lo is not None and x < lo) or (hi is not None and x > hi):
             rng = f'in [{lo}, {hi}]' if lo is not None and hi is not None else f'>= {lo}' if lo is not None else f'<= {hi}'
@@ -134,10 +136,12 @@ class Config:
     @classmethod
     def from_dict(cls, d: dict) -> 'Config':
         "Build a config, checking keys, types, and each knob's range and choices."
-        if not isinstance(d, dict): raise ConfigError(f"{cls.__name__}: expected a mapping of keys to values, got {type(d).__name__}")
+        if not isinstance(d, dict): raise ConfigError(f"{cls.__name__}: expected a mapping of "
+                                                      f"keys to values, got {type(d).__name__}")
         hints, names = type_hints(cls), {f.name: f for f in fields(cls)}
         unknown = sorted(set(d) - set(names))
-        if unknown: raise ConfigError(f"{cls.__name__}: unknown key(s) {unknown}; known keys: {sorted(names)}")
+        if unknown: raise ConfigError(f"{cls.__name__}: unknown key(s) {unknown}; known keys: "
+                                      f"{sorted(names)}")
         vals = {}
         for k, v in d.items():
             v = _check_type(k, hints[k], v)
@@ -176,8 +180,10 @@ class Config:
                 import yaml
                 d = yaml.safe_load(text) or {}
             else: d = json.loads(text)
-        except Exception as e: raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()} ({e})") from e
-        if not isinstance(d, dict): raise ConfigError(f"{path}: expected a mapping of keys to values")
+        except Exception as e: raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()} "
+                                                 f"({e})") from e
+        if not isinstance(d, dict): raise ConfigError(f"{path}: expected a mapping of keys to "
+                                                      "values")
         return cls.from_dict(d)
 
 # %% ../nbs/00_core.ipynb #843b795a
@@ -237,7 +243,8 @@ def lock_run(path) -> Path:
             except (OSError, ValueError): other = {}
             if other.get('pid') == me['pid'] and other.get('host') == me['host']: break
             if other and (other.get('host') != me['host'] or _alive(int(other.get('pid', 0)))):
-                raise VidlabError(f"{path} holds a live run (pid {other.get('pid')} on {other.get('host')}): "
+                raise VidlabError(f"{path} holds a live run (pid {other.get('pid')} on "
+                                  f"{other.get('host')}): "
                                   f"choose another output folder, or let that run finish") from None
             lock.unlink(missing_ok=True)                  # a dead run's lock: take it over
     if Path(path) not in LOCKED: LOCKED.add(Path(path)); atexit.register(release_run, path)
@@ -304,8 +311,10 @@ def registered(name, path='the checkpoint'):
             # one of vidlab's own modules: importing it registers its classes
             importlib.import_module(f'vidlab.{parts[1]}')
     if not isinstance(name, str) or name not in REGISTRY:
-        raise VidlabError(f"{path} asks to rebuild {str(name)[:100]!r}, which is not a registered vidlab class: refused "
-                          f"(a checkpoint is data; only classes decorated with vidlab.core.register are rebuilt)")
+        raise VidlabError(f"{path} asks to rebuild {str(name)[:100]!r}, which is not a registered "
+                          "vidlab class: refused "
+                          f"(a checkpoint is data; only classes decorated with "
+                          "vidlab.core.register are rebuilt)")
     return REGISTRY[name]
 
 def save_checkpoint(path, model: nn.Module, config: Config | None = None, **extra) -> Path:
@@ -326,12 +335,15 @@ def read_checkpoint(path, map_location='cpu') -> dict:
     """The raw contents of a vidlab checkpoint file (tensors and plain values only: nothing is
     imported or called)."""
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"No checkpoint at {path}: check the path, or train a model first.")
+    if not path.exists(): raise FileNotFoundError(f"No checkpoint at {path}: check the path, or "
+                                                  "train a model first.")
     try: ck = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        raise VidlabError(f"{path} is not a readable checkpoint (truncated or not made by vidlab?): {str(e).splitlines()[0][:200]}") from e
+        raise VidlabError(f"{path} is not a readable checkpoint (truncated or not made by "
+                          f"vidlab?): {str(e).splitlines()[0][:200]}") from e
     if not isinstance(ck, dict) or not isinstance(ck.get('model'), dict) or 'model_class' not in ck:
-        raise VidlabError(f"{path} is a PyTorch file but not a vidlab checkpoint (no model weights and class inside)")
+        raise VidlabError(f"{path} is a PyTorch file but not a vidlab checkpoint (no model "
+                          "weights and class inside)")
     return ck
 
 def load_checkpoint(path, map_location='cpu', model: nn.Module | None = None, expect: type | None = None) -> Checkpoint:
@@ -339,7 +351,9 @@ def load_checkpoint(path, map_location='cpu', model: nn.Module | None = None, ex
     its weights into `model`."""
     path = Path(path)
     if path.is_dir():
-        if not (path/'model_final.pt').exists(): raise VidlabError(f"{path} is a folder without model_final.pt: pass a checkpoint file")
+        if not (path/'model_final.pt').exists(): raise VidlabError(f"{path} is a folder without "
+                                                                   "model_final.pt: pass a "
+                                                                   "checkpoint file")
         path = path/'model_final.pt'
     ck = read_checkpoint(path, map_location)
     cfg_cls = registered(ck['config_class'], path) if ck.get('config_class') is not None else None

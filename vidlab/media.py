@@ -35,7 +35,9 @@ def as_rgb(frame: np.ndarray) -> np.ndarray:
     over white."""
     f = np.asarray(frame)
     if f.ndim == 2: f = f[..., None]
-    if f.ndim != 3 or f.shape[-1] not in (1, 3, 4): raise VideoError(f"expected an image of shape (H,W), (H,W,1|3|4), got {f.shape}")
+    if f.ndim != 3 or f.shape[-1] not in (1, 3, 4): raise VideoError(f"expected an image of shape "
+                                                                     f"(H,W), (H,W,1|3|4), got "
+                                                                     f"{f.shape}")
     if f.shape[-1] == 1: return np.repeat(f, 3, -1)
     if f.shape[-1] == 4:
         scale = 255.0 if f.dtype == np.uint8 else 1.0
@@ -52,7 +54,8 @@ def _probe(path: Path) -> dict:
         gen = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24'); meta = next(gen); gen.close()
     except Exception as e:
         msg = str(e).strip().splitlines()
-        raise VideoError(f"{path} could not be opened as a video: {msg[-1] if msg else type(e).__name__}") from None
+        raise VideoError(f"{path} could not be opened as a video: "
+                         f"{msg[-1] if msg else type(e).__name__}") from None
     return meta
 
 def _count_packets(path: Path) -> int | None:
@@ -104,13 +107,15 @@ def _file_frames(path: Path, max_size=None, max_frames=None, step=1, start=0):
             yield np.frombuffer(buf, np.uint8).reshape(oh, ow, 3)[:h, :w]; n += 1
     except VideoError: raise
     except Exception as e:
-        raise VideoError(f"{path}: decoding stopped part way (is the file truncated or corrupt?): {str(e).strip()[:200]}") from None
+        raise VideoError(f"{path}: decoding stopped part way (is the file truncated or corrupt?): "
+                         f"{str(e).strip()[:200]}") from None
     finally: gen.close()
     if info['frames']:
         expected = len(range(start, info['frames'], step))
         if max_frames: expected = min(expected, max_frames)
         if n < 0.95 * expected - 1:
-            warnings.warn(f"{path}: {n} frames decoded, but the container announces {expected}: the file may be truncated")
+            warnings.warn(f"{path}: {n} frames decoded, but the container announces {expected}: "
+                          "the file may be truncated")
 
 def _image_size(p: Path) -> tuple[int, int]:
     try:
@@ -125,7 +130,8 @@ def _folder_frames(path: Path, max_size=None, max_frames=None, step=1, start=0):
     first = _image_size(files[0])
     for p in files[1:]:
         if (s := _image_size(p)) != first:
-            raise VideoError(f"{path}: frames differ in size ({files[0].name} is {first[0]}x{first[1]}, {p.name} is "
+            raise VideoError(f"{path}: frames differ in size ({files[0].name} is "
+                             f"{first[0]}x{first[1]}, {p.name} is "
                              f"{s[0]}x{s[1]}); resize them to one size first")
     for p in files[start::step][:max_frames]:
         try: img = as_rgb(media.read_image(p))
@@ -174,7 +180,8 @@ def _frames(path, max_size, max_frames, frame_step, start):
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"No video file or frames folder at {path}")
     if frame_step < 1 or start < 0 or (max_frames is not None and max_frames < 1):
-        raise ValueError(f"need frame_step >= 1, start >= 0, max_frames >= 1 (got {frame_step}, {start}, {max_frames})")
+        raise ValueError(f"need frame_step >= 1, start >= 0, max_frames >= 1 (got {frame_step}, "
+                         f"{start}, {max_frames})")
     if path.is_file() and path.stat().st_size == 0: raise VideoError(f"{path} is empty (0 bytes)")
     return (_folder_frames if path.is_dir() else _file_frames)(path, max_size, max_frames, frame_step, start)
 
@@ -198,7 +205,8 @@ def read_video(path, max_size: int | None = None, max_frames: int | None = None,
     "Read a video file or a folder of frames as a float tensor (T,H,W,3) in [0,1]."
     frames = list(_frames(path, max_size, max_frames, frame_step, start))   # uint8, already small
     if not frames: raise VideoError(f"{path} has no frames" + (f" from frame {start} on" if start else ''))
-    if len({f.shape for f in frames}) > 1: raise VideoError(f"{path}: frames differ in size; resize them to one size first")
+    if len({f.shape for f in frames}) > 1: raise VideoError(f"{path}: frames differ in size; "
+                                                            "resize them to one size first")
     u8 = np.stack(frames); del frames
     return torch.from_numpy(u8).float().div_(255)
 

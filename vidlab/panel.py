@@ -80,7 +80,9 @@ class ControlPanel:
         if name == 'Train':
             self.state = self.train_fn(cfg)
             return self.state
-        if self.state is None and self.train_fn is not None: raise RuntimeError("press Train first: there is no model yet")
+        if self.state is None and self.train_fn is not None: raise RuntimeError("press Train "
+                                                                                "first: there is "
+                                                                                "no model yet")
         return self.actions[name](self.state, cfg, **{k: w.value for k, w in self.extra.items()})
 
     def show(self, result):
