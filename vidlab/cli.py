@@ -169,7 +169,8 @@ def main(argv=None) -> int:
     "Entry point of the `vidlab` command."
     argv = list(sys.argv[1:] if argv is None else map(str, argv))
     ns = build_parser().parse_args(argv)
-    if getattr(ns, 'nproc', 1) > 1 and 'LOCAL_RANK' not in os.environ: return _relaunch(argv, ns.nproc)
+    if getattr(ns, 'nproc', 1) > 1 and 'LOCAL_RANK' not in os.environ:
+        return _relaunch(argv, ns.nproc)
     # torchrun: rank 0 speaks
     if int(os.environ.get('RANK', 0)) > 0: sys.stdout = open(os.devnull, 'w')
     rc = _main(ns, argv)

@@ -35,7 +35,8 @@ def get_device(pref: str | None = None) -> torch.device:
     "The best device here (cuda, then mps, then cpu), unless `pref` names one."
     if pref: return torch.device(pref)
     if torch.cuda.is_available(): return torch.device('cuda')
-    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
+    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available():
+        return torch.device('mps')
     return torch.device('cpu')
 
 def seed_everything(seed: int = 0) -> int:
@@ -62,7 +63,8 @@ def knob(default, lo=None, hi=None, *, log=False, choices=None, help=''):
     """A config field with the range (`lo`..`hi`, `log` scale) or `choices` that panels and the CLI
     offer (and enforce)."""
     md = dict(lo=lo, hi=hi, log=log, choices=choices, help=help)
-    if isinstance(default, (list, dict, set)): return field(default_factory=lambda: deepcopy(default), metadata=md)
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=lambda: deepcopy(default), metadata=md)
     return field(default=default, metadata=md)
 
 # %% ../nbs/00_core.ipynb #ed5893a5
@@ -87,7 +89,8 @@ def _check_type(name, typ, v):
         return origin(_check_type(name, args[0], x) for x in v) if args else origin(v)
     if typ is bool:
         if isinstance(v, bool): return v
-        if isinstance(v, str) and v.lower() in ('true', 'false', 'yes', 'no', '1', '0'): return v.lower() in ('true', 'yes', '1')
+        if isinstance(v, str) and v.lower() in ('true', 'false', 'yes', 'no', '1', '0'):
+            return v.lower() in ('true', 'yes', '1')
         raise bad
     if typ in (int, float):
         if isinstance(v, bool): raise bad
@@ -203,15 +206,18 @@ def atomic_save(obj, path, saver=torch.save) -> Path:
         if os.path.exists(tmp): os.remove(tmp)
     return path
 
-def atomic_write_text(path, text: str) -> Path: return atomic_save(text, path, lambda t, p: Path(p).write_text(t))
+def atomic_write_text(path, text: str) -> Path:
+    return atomic_save(text, path, lambda t, p: Path(p).write_text(t))
 
 def _jsonable(o):
-    if isinstance(o, (np.generic, torch.Tensor)): return o.tolist() if getattr(o, 'ndim', 0) else o.item()
+    if isinstance(o, (np.generic, torch.Tensor)):
+        return o.tolist() if getattr(o, 'ndim', 0) else o.item()
     if isinstance(o, Path): return str(o)
     if isinstance(o, Config): return o.to_dict()
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
-def save_json(path, obj) -> Path: return atomic_write_text(path, json.dumps(obj, indent=2, default=_jsonable))
+def save_json(path, obj) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, default=_jsonable))
 def load_json(path): return json.loads(Path(path).read_text())
 
 # %% ../nbs/00_core.ipynb #6d2a7a7b

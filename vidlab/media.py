@@ -94,7 +94,8 @@ def _file_frames(path: Path, max_size=None, max_frames=None, step=1, start=0):
     W, H = info['size']
     h, w = even_size(H, W, max_size)
     vf = [f"select='gte(n,{start})*not(mod(n-{start},{step}))'"] if start or step > 1 else []
-    if (h, w) != (H, W) and max(H, W) > (max_size or 1e9): vf.append(f'scale={w}:{h}:flags=area+accurate_rnd+full_chroma_int')
+    if (h, w) != (H, W) and max(H, W) > (max_size or 1e9):
+        vf.append(f'scale={w}:{h}:flags=area+accurate_rnd+full_chroma_int')
     out = ['-an', '-fps_mode', 'passthrough'] + (['-vf', ','.join(vf)] if vf else []) + \
           (['-frames:v', str(max_frames)] if max_frames else [])
     try:
@@ -168,7 +169,8 @@ def _small(f: np.ndarray, max_size=None) -> np.ndarray:
     even sizes: still uint8."""
     H, W = f.shape[:2]
     h, w = even_size(H, W, max_size)
-    if max_size and max(H, W) > max_size: return np.asarray(Image.fromarray(f).resize((w, h), Image.BILINEAR))
+    if max_size and max(H, W) > max_size:
+        return np.asarray(Image.fromarray(f).resize((w, h), Image.BILINEAR))
     return f[:h, :w]
 
 def _fit(frame: np.ndarray, max_size=None) -> torch.Tensor:
@@ -189,7 +191,8 @@ def iter_frames(path, max_size: int | None = None, max_frames: int | None = None
                 start: int = 0):
     """The frames of a video file or folder one by one, as float (H,W,3) tensors in [0,1], in
     bounded memory."""
-    for f in _frames(path, max_size, max_frames, frame_step, start): yield torch.from_numpy(np.array(f)).float().div_(255)
+    for f in _frames(path, max_size, max_frames, frame_step, start):
+        yield torch.from_numpy(np.array(f)).float().div_(255)
 
 def iter_chunks(path, chunk: int = 32, **kw):
     """The frames of a video in (<=chunk, H, W, 3) float tensors: for work that needs a few frames
@@ -204,7 +207,8 @@ def read_video(path, max_size: int | None = None, max_frames: int | None = None,
                start: int = 0) -> torch.Tensor:
     "Read a video file or a folder of frames as a float tensor (T,H,W,3) in [0,1]."
     frames = list(_frames(path, max_size, max_frames, frame_step, start))   # uint8, already small
-    if not frames: raise VideoError(f"{path} has no frames" + (f" from frame {start} on" if start else ''))
+    if not frames:
+        raise VideoError(f"{path} has no frames" + (f" from frame {start} on" if start else ''))
     if len({f.shape for f in frames}) > 1: raise VideoError(f"{path}: frames differ in size; "
                                                             "resize them to one size first")
     u8 = np.stack(frames); del frames
@@ -274,7 +278,8 @@ def show_videos(videos, titles=None, fps: float = 12, min_height: int = 128, col
     columns = columns or max(1, max_width // (max(v.shape[2] for v in vids) + 8))
     return media.show_videos(vids, titles=titles, fps=fps, columns=columns, **kw)
 
-def show_video(video, title=None, **kw): return show_videos([video], [title] if title else None, **kw)
+def show_video(video, title=None, **kw):
+    return show_videos([video], [title] if title else None, **kw)
 
 def hstack(*videos, gap: int = 2) -> torch.Tensor:
     "Videos side by side in one clip: heights are matched, shorter clips hold their last frame."
@@ -282,7 +287,8 @@ def hstack(*videos, gap: int = 2) -> torch.Tensor:
     T, H = max(len(v) for v in vs), vs[0].shape[1]
     out = []
     for v in vs:
-        if v.shape[1] != H: v = resize_video(v, (H, round(v.shape[2] * H / v.shape[1])), mode='bilinear')
+        if v.shape[1] != H:
+            v = resize_video(v, (H, round(v.shape[2] * H / v.shape[1])), mode='bilinear')
         if len(v) < T: v = torch.cat([v, v[-1:].expand(T - len(v), *v.shape[1:])])
         out += [v, torch.ones(T, H, gap, 3)]
     return torch.cat(out[:-1], 2)

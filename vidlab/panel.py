@@ -25,7 +25,8 @@ def field_widget(f, typ, value):
     lo, hi = md.get('lo'), md.get('hi')
     if typ is int and lo is not None and hi is not None: return W.IntSlider(min=lo, max=hi, **kw)
     if typ is float and lo is not None and hi is not None:
-        if md.get('log'): return W.FloatLogSlider(min=math.log10(lo), max=math.log10(hi), base=10, readout_format='.1e', **kw)
+        if md.get('log'):
+            return W.FloatLogSlider(min=math.log10(lo), max=math.log10(hi), base=10, readout_format='.1e', **kw)
         return W.FloatSlider(min=lo, max=hi, step=(hi - lo) / 100, **kw)
     if typ is int: return W.IntText(**kw)
     if typ is float: return W.FloatText(**kw)
@@ -56,7 +57,8 @@ def form_config(form: W.VBox) -> Config:
     return form.base.replace(**{k: w.value for k, w in form.widgets.items()})
 
 # %% ../nbs/05_panel.ipynb #f0f7efef
-def _is_video(x): return isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[-1] == 3 or hasattr(x, 'ndim') and x.ndim == 4
+def _is_video(x):
+    return isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[-1] == 3 or hasattr(x, 'ndim') and x.ndim == 4
 
 class ControlPanel:
     "Knobs from a config, a Train button, action buttons and an output that plays the results."
@@ -89,7 +91,8 @@ class ControlPanel:
         from vidlab.media import show_videos
         from IPython.display import display
         if result is None: return
-        if isinstance(result, dict) and all(_is_video(v) for v in result.values()): show_videos(result, fps=self.fps)
+        if isinstance(result, dict) and all(_is_video(v) for v in result.values()):
+            show_videos(result, fps=self.fps)
         elif _is_video(result): show_videos([result], fps=self.fps)
         else: display(result)
 

@@ -26,20 +26,24 @@ __all__ = ['History', 'plot_history', 'in_notebook', 'LivePlot', 'cosine_schedul
 class History:
     """The log of a run: rows of `step`, `time` and named values, plus how the run ended (`status`,
     `message`)."""
-    def __init__(self, rows=None, status='new', message=''): self.rows, self.status, self.message = list(rows or []), status, message
+    def __init__(self, rows=None, status='new', message=''):
+        self.rows, self.status, self.message = list(rows or []), status, message
     def log(self, step: int, time: float = 0.0, **vals):
         self.rows.append(dict(step=int(step), time=float(time), **{k: float(v) for k, v in vals.items()}))
     def __getitem__(self, k): return [r[k] for r in self.rows if k in r]
     def steps(self, k): return [r['step'] for r in self.rows if k in r]
     def times(self, k): return [r['time'] for r in self.rows if k in r]
-    def keys(self): return list(dict.fromkeys(k for r in self.rows for k in r if k not in ('step', 'time')))
+    def keys(self):
+        return list(dict.fromkeys(k for r in self.rows for k in r if k not in ('step', 'time')))
     def last(self, k, default=None): v = self[k]; return v[-1] if v else default
-    def best(self, k, mode='max'): v = self[k]; return (max if mode == 'max' else min)(v) if v else None
+    def best(self, k, mode='max'):
+        v = self[k]; return (max if mode == 'max' else min)(v) if v else None
     def to_dict(self): return dict(rows=self.rows, status=self.status, message=self.message)
     @classmethod
     def from_dict(cls, d): return cls(**d)
     def save(self, path): return save_json(path, self.to_dict())
-    def __repr__(self): return f"History({len(self.rows)} rows, status={self.status!r}, keys={self.keys()})"
+    def __repr__(self):
+        return f"History({len(self.rows)} rows, status={self.status!r}, keys={self.keys()})"
 
 # %% ../nbs/04_train.ipynb #c2d135de
 def plot_history(h: History, keys=None, path=None, x: str = 'step', title: str | None = None):
@@ -121,7 +125,8 @@ def _batches(batches, rank=0, world=1):
         try: return next(it)
         except StopIteration:
             epoch += 1
-            if hasattr(getattr(batches, 'sampler', None), 'set_epoch'): batches.sampler.set_epoch(epoch)
+            if hasattr(getattr(batches, 'sampler', None), 'set_epoch'):
+                batches.sampler.set_epoch(epoch)
             it = iter(batches); return next(it)
     get.sharded = sharded
     return get
@@ -133,11 +138,13 @@ def _save_state(path, model, opt, sched, step, h, config, rng):
                     scheduler=sched.state_dict() if sched else None, step=step, history=h.to_dict(), rng=rng)
 
 def _peak_memory(dev) -> str:
-    if dev.type == 'cuda': return f'{torch.cuda.max_memory_allocated(dev) / 2**30:.2f} GiB CUDA memory'
+    if dev.type == 'cuda':
+        return f'{torch.cuda.max_memory_allocated(dev) / 2**30:.2f} GiB CUDA memory'
     import resource
     return f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB RSS'
 
-def _fmt_time(s): return f'{s:.0f} s' if s < 120 else f'{s / 60:.0f} min' if s < 7200 else f'{s / 3600:.1f} h'
+def _fmt_time(s):
+    return f'{s:.0f} s' if s < 120 else f'{s / 60:.0f} min' if s < 7200 else f'{s / 3600:.1f} h'
 
 # %% ../nbs/04_train.ipynb #d15a7e02
 def _init_distributed(model) -> tuple[int, int]:
@@ -168,7 +175,8 @@ def shard_batch(batch, rank: int, world: int):
     lead = next((x for x in items if torch.is_tensor(x) and x.ndim), None)
     if lead is None: return batch
     n = lead.shape[0]
-    if n % world: raise VidlabError(f"the global batch ({n}) does not split into {world} equal shards: use a multiple of {world}")
+    if n % world:
+        raise VidlabError(f"the global batch ({n}) does not split into {world} equal shards: use a multiple of {world}")
     cut = lambda x: x.chunk(world)[rank] if torch.is_tensor(x) and x.ndim and x.shape[0] == n else x
     if torch.is_tensor(batch): return cut(batch)
     if isinstance(batch, dict): return {k: cut(v) for k, v in batch.items()}
