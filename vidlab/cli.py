@@ -26,7 +26,8 @@ CORE_MODULES = {'core', 'media', 'data', 'metrics', 'train', 'panel', 'cli', 'de
 
 def arg(*flags, **kw): "An argparse argument for `command(args=...)`."; return (flags, kw)
 
-def command(chapter: str, name: str | None = None, config: type[Config] | None = None, args=(), help: str = ''):
+def command(chapter: str, name: str | None = None, config: type[Config] | None = None, args=(),
+            help: str = ''):
     """Decorator: register `fn(args)` as `vidlab <chapter> <name>` (`name=''`: as `vidlab <chapter>`
     itself)."""
     def deco(fn):
@@ -75,7 +76,8 @@ def config_from_args(cls: type[Config], ns) -> Config:
     validated)."""
     base = cls.load(ns.config) if getattr(ns, 'config', None) else (
         getattr(cls, ns.preset)() if getattr(ns, 'preset', None) else cls.preset())
-    return base.replace(**{f.name: getattr(ns, f.name) for f in fields(cls) if getattr(ns, f.name, None) is not None})
+    given = {f.name: getattr(ns, f.name, None) for f in fields(cls)}
+    return base.replace(**{k: v for k, v in given.items() if v is not None})
 
 # %% ../nbs/06_cli.ipynb #6c308043
 def run_demo(out=None, only=None) -> dict:
@@ -98,7 +100,8 @@ def _plain_demo(out=None, only=None) -> dict:
         res = DEMOS[ch](run_dir(out/ch))
         summary[ch] = dict(res, seconds=round(time.perf_counter() - t0, 1))
     save_json(out/'summary.json', summary)
-    rows = [dict(chapter=c, **{k: v for k, v in r.items() if isinstance(v, (int, float, str))}) for c, r in summary.items()]
+    scalars = lambda r: {k: v for k, v in r.items() if isinstance(v, (int, float, str))}
+    rows = [dict(chapter=c, **scalars(r)) for c, r in summary.items()]
     # 4 significant digits: PSNRs and tiny diversities alike
     md = table(rows, floatfmt='.4g')
     (out/'summary.md').write_text(md + '\n')
@@ -109,7 +112,8 @@ def info() -> dict:
     "Versions, device, mode and the chapters found."
     import torch
     load_chapters()
-    return dict(vidlab=vidlab.__version__, torch=torch.__version__, device=str(get_device()), mode=mode(),
+    return dict(vidlab=vidlab.__version__, torch=torch.__version__, device=str(get_device()),
+                mode=mode(),
                 chapters=sorted(COMMANDS), threads=torch.get_num_threads())
 
 # %% ../nbs/06_cli.ipynb #38e01a9a
@@ -144,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
         cp = sub.add_parser(ch, help=f'{ch} chapter: ' + ', '.join(cmds))
         cs = cp.add_subparsers(dest='command', metavar='COMMAND', required=True)
         for name, c in cmds.items():
-            _add_command(cs.add_parser(name, help=c['help'], description=c['help']), c, train=name == 'train')
+            _add_command(cs.add_parser(name, help=c['help'], description=c['help']), c,
+                         train=name == 'train')
     return p
 
 def _run_command(ns):
@@ -160,7 +165,8 @@ def torchrun_argv(argv: list[str], nproc: int) -> list[str]:
         if skip: skip = False
         elif a == '--nproc': skip = True
         elif not a.startswith('--nproc='): rest.append(a)
-    return [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}',
+    return [sys.executable, '-m', 'torch.distributed.run', '--standalone',
+            f'--nproc_per_node={nproc}',
             '-m', 'vidlab.cli', *rest]
 
 def _one_line(e) -> str: return ' '.join(str(e).split('\n'))
@@ -185,7 +191,8 @@ def _relaunch(argv, nproc) -> int:
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         rc_file = Path(d)/'rc'
-        p = subprocess.Popen(torchrun_argv(argv, nproc), env={**os.environ, 'VIDLAB_RC_FILE': str(rc_file)})
+        env = {**os.environ, 'VIDLAB_RC_FILE': str(rc_file)}
+        p = subprocess.Popen(torchrun_argv(argv, nproc), env=env)
         while True:
             try: rc = p.wait(); break
             # torchrun got the Ctrl-C too: its workers save, then stop

@@ -197,7 +197,8 @@ def atomic_save(obj, path, saver=torch.save) -> Path:
     """Save `obj` with `saver(obj, tmp_path)` and move it into `path` in one step (mode 0666 minus
     the umask)."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
+                               suffix='.tmp'); os.close(fd)
     try:
         saver(obj, tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)
@@ -352,7 +353,8 @@ def read_checkpoint(path, map_location='cpu') -> dict:
                           "weights and class inside)")
     return ck
 
-def load_checkpoint(path, map_location='cpu', model: nn.Module | None = None, expect: type | None = None) -> Checkpoint:
+def load_checkpoint(path, map_location='cpu', model: nn.Module | None = None,
+                    expect: type | None = None) -> Checkpoint:
     """Rebuild the model saved at `path` (a file, or a run folder holding model_final.pt), or load
     its weights into `model`."""
     path = Path(path)

@@ -60,7 +60,8 @@ def _probe(path: Path) -> dict:
 
 def _count_packets(path: Path) -> int | None:
     "The number of video packets (= frames) in a file, counted without decoding."
-    r = subprocess.run([_ffmpeg(), '-hide_banner', '-i', str(path), '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-'],
+    r = subprocess.run([_ffmpeg(), '-hide_banner', '-i', str(path), '-map', '0:v:0', '-c', 'copy',
+                        '-f', 'null', '-'],
                        capture_output=True, text=True)
     n = re.findall(r'frame=\s*(\d+)', r.stderr)
     return int(n[-1]) if n else None
@@ -99,7 +100,8 @@ def _file_frames(path: Path, max_size=None, max_frames=None, step=1, start=0):
     out = ['-an', '-fps_mode', 'passthrough'] + (['-vf', ','.join(vf)] if vf else []) + \
           (['-frames:v', str(max_frames)] if max_frames else [])
     try:
-        gen = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24', output_params=out); ow, oh = next(gen)['size']
+        gen = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24',
+                                         output_params=out); ow, oh = next(gen)['size']
     except Exception as e:
         raise VideoError(f"{path} could not be decoded: {str(e).strip().splitlines()[-1][:200]}") from None
     n = 0
@@ -146,7 +148,8 @@ def even_size(h: int, w: int, max_size: int | None = None) -> tuple[int, int]:
         s = max_size / max(h, w); h, w = round(h * s), round(w * s)
     return max(2, h // 2 * 2), max(2, w // 2 * 2)
 
-def resize_video(video: torch.Tensor, size: tuple[int, int] | None = None, scale: float | None = None,
+def resize_video(video: torch.Tensor, size: tuple[int, int] | None = None,
+                 scale: float | None = None,
                  mode: str = 'bicubic') -> torch.Tensor:
     "Resize (T,H,W,3) to `size`=(H,W) or by `scale`; antialiased when shrinking."
     T, H, W, C = video.shape
@@ -185,9 +188,11 @@ def _frames(path, max_size, max_frames, frame_step, start):
         raise ValueError(f"need frame_step >= 1, start >= 0, max_frames >= 1 (got {frame_step}, "
                          f"{start}, {max_frames})")
     if path.is_file() and path.stat().st_size == 0: raise VideoError(f"{path} is empty (0 bytes)")
-    return (_folder_frames if path.is_dir() else _file_frames)(path, max_size, max_frames, frame_step, start)
+    return (_folder_frames if path.is_dir() else _file_frames)(path, max_size, max_frames,
+                                                               frame_step, start)
 
-def iter_frames(path, max_size: int | None = None, max_frames: int | None = None, frame_step: int = 1,
+def iter_frames(path, max_size: int | None = None, max_frames: int | None = None,
+                frame_step: int = 1,
                 start: int = 0):
     """The frames of a video file or folder one by one, as float (H,W,3) tensors in [0,1], in
     bounded memory."""
@@ -198,12 +203,14 @@ def iter_chunks(path, chunk: int = 32, **kw):
     """The frames of a video in (<=chunk, H, W, 3) float tensors: for work that needs a few frames
     at a time."""
     buf = []
-    for f in _frames(path, kw.get('max_size'), kw.get('max_frames'), kw.get('frame_step', 1), kw.get('start', 0)):
+    for f in _frames(path, kw.get('max_size'), kw.get('max_frames'), kw.get('frame_step', 1),
+                     kw.get('start', 0)):
         buf.append(f)
         if len(buf) == chunk: yield torch.from_numpy(np.stack(buf)).float().div_(255); buf = []
     if buf: yield torch.from_numpy(np.stack(buf)).float().div_(255)
 
-def read_video(path, max_size: int | None = None, max_frames: int | None = None, frame_step: int = 1,
+def read_video(path, max_size: int | None = None, max_frames: int | None = None,
+               frame_step: int = 1,
                start: int = 0) -> torch.Tensor:
     "Read a video file or a folder of frames as a float tensor (T,H,W,3) in [0,1]."
     frames = list(_frames(path, max_size, max_frames, frame_step, start))   # uint8, already small
@@ -269,7 +276,8 @@ def _enlarge(v: np.ndarray, min_height: int) -> np.ndarray:
     k = max(1, -(-min_height // v.shape[1]))
     return v.repeat(k, 1).repeat(k, 2) if k > 1 else v
 
-def show_videos(videos, titles=None, fps: float = 12, min_height: int = 128, columns: int | None = None,
+def show_videos(videos, titles=None, fps: float = 12, min_height: int = 128,
+                columns: int | None = None,
                 max_width: int = 720, **kw):
     """Play several videos side by side inline (a dict gives titles), wrapping rows at about
     `max_width` pixels."""

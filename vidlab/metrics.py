@@ -85,7 +85,8 @@ def blend(a, b, t: float):
 def _between(keys, factor, fill):
     keys = torch.as_tensor(keys).float()
     if len(keys) < 2: raise ValueError(f"need at least 2 keyframes, got {len(keys)}")
-    out = [fill(keys[i], keys[i + 1], j / factor) for i in range(len(keys) - 1) for j in range(factor)]
+    out = [fill(keys[i], keys[i + 1], j / factor)
+           for i in range(len(keys) - 1) for j in range(factor)]
     return torch.stack(out + [keys[-1]])
 
 def linear_blend(keys, factor: int) -> torch.Tensor:
@@ -101,7 +102,8 @@ def copy_last(context, n: int) -> torch.Tensor:
     c = torch.as_tensor(context)
     return c[-1:].expand(n, *c.shape[1:]).clone()
 
-def bicubic_upsample(video, scale: float | None = None, size: tuple[int, int] | None = None) -> torch.Tensor:
+def bicubic_upsample(video, scale: float | None = None,
+                     size: tuple[int, int] | None = None) -> torch.Tensor:
     "Bicubic spatial upsampling of (T,H,W,3), clamped to [0,1]."
     return resize_video(torch.as_tensor(video).float(), size=size, scale=scale, mode='bicubic')
 
@@ -111,7 +113,8 @@ class Table(str):
     def _repr_markdown_(self): return str(self)
     def _repr_html_(self):
         import html, re
-        rows = [[html.escape(c.strip().replace('\\|', '|')) for c in re.split(r'(?<!\\)\|', l.strip()[1:-1])]
+        cells = lambda l: re.split(r'(?<!\\)\|', l.strip()[1:-1])     # split at unescaped |
+        rows = [[html.escape(c.strip().replace('\\|', '|')) for c in cells(l)]
                 for l in self.splitlines()]
         if len(rows) < 2: return ''
         cell = lambda tag, r: '<tr>' + ''.join(f'<{tag}>{c}</{tag}>' for c in r) + '</tr>'

@@ -26,7 +26,8 @@ def field_widget(f, typ, value):
     if typ is int and lo is not None and hi is not None: return W.IntSlider(min=lo, max=hi, **kw)
     if typ is float and lo is not None and hi is not None:
         if md.get('log'):
-            return W.FloatLogSlider(min=math.log10(lo), max=math.log10(hi), base=10, readout_format='.1e', **kw)
+            return W.FloatLogSlider(min=math.log10(lo), max=math.log10(hi), base=10,
+                                    readout_format='.1e', **kw)
         return W.FloatSlider(min=lo, max=hi, step=(hi - lo) / 100, **kw)
     if typ is int: return W.IntText(**kw)
     if typ is float: return W.FloatText(**kw)
@@ -62,13 +63,15 @@ def _is_video(x):
 
 class ControlPanel:
     "Knobs from a config, a Train button, action buttons and an output that plays the results."
-    def __init__(self, cfg: Config, train: Callable | None = None, actions: dict | None = None, only=None,
+    def __init__(self, cfg: Config, train: Callable | None = None, actions: dict | None = None,
+                 only=None,
                  extra: dict | None = None, state=None, fps: float = 12, title: str = ''):
         self.cfg, self.train_fn, self.actions, self.state, self.fps = cfg, train, dict(actions or {}), state, fps
         self.form, self.extra = config_form(cfg, only), dict(extra or {})
         self.out, self.status = W.Output(), W.HTML(value='')
         names = (['Train'] if train else []) + list(self.actions)
-        self.buttons = {n: W.Button(description=n, button_style='primary' if n == 'Train' else '') for n in names}
+        style = lambda n: 'primary' if n == 'Train' else ''
+        self.buttons = {n: W.Button(description=n, button_style=style(n)) for n in names}
         for n, b in self.buttons.items(): b.on_click(lambda _, n=n: self._run(n))
         self.widget = W.VBox([W.HTML(f'<b>{title}</b>') if title else W.HTML(''),
                               W.HBox([self.form, W.VBox(list(self.extra.values()))]),

@@ -15,7 +15,8 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 import matplotlib
 import matplotlib.pyplot as plt
-from .core import (save_checkpoint, read_checkpoint, save_json, Config, VidlabError, _flag, is_fast,
+from .core import (save_checkpoint, read_checkpoint, save_json, Config, VidlabError, _flag,
+                         is_fast,
                          _same_on_all_ranks)
 
 # %% auto #0
@@ -29,7 +30,8 @@ class History:
     def __init__(self, rows=None, status='new', message=''):
         self.rows, self.status, self.message = list(rows or []), status, message
     def log(self, step: int, time: float = 0.0, **vals):
-        self.rows.append(dict(step=int(step), time=float(time), **{k: float(v) for k, v in vals.items()}))
+        vals = {k: float(v) for k, v in vals.items()}
+        self.rows.append(dict(step=int(step), time=float(time), **vals))
     def __getitem__(self, k): return [r[k] for r in self.rows if k in r]
     def steps(self, k): return [r['step'] for r in self.rows if k in r]
     def times(self, k): return [r['time'] for r in self.rows if k in r]
@@ -103,8 +105,10 @@ def rng_state() -> dict:
     """The random-number states of Python, NumPy and torch (CPU and every CUDA device), as
     checkpointable values."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    return dict(python=random.getstate(), numpy=(kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
-                torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
+    return dict(python=random.getstate(), numpy=(kind, torch.from_numpy(keys.astype(np.int64)),
+                                                 pos, has_gauss, gauss),
+                torch=torch.get_rng_state(),
+                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
 
 def set_rng_state(s: dict):
     random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in s['python']))
@@ -135,7 +139,8 @@ def _device(model): return next(model.parameters()).device
 
 def _save_state(path, model, opt, sched, step, h, config, rng):
     save_checkpoint(path, model, config, optimizer=opt.state_dict() if opt is not None else None,
-                    scheduler=sched.state_dict() if sched else None, step=step, history=h.to_dict(), rng=rng)
+                    scheduler=sched.state_dict() if sched else None, step=step,
+                    history=h.to_dict(), rng=rng)
 
 def _peak_memory(dev) -> str:
     if dev.type == 'cuda':
@@ -186,8 +191,10 @@ def _distributed_loader(dl, rank, world):
     from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
     if dl.batch_size is None or dl.batch_size % world:
         raise VidlabError(f"the DataLoader's batch size ({dl.batch_size}) does not split over {world} processes")
-    s = DistributedSampler(dl.dataset, world, rank, shuffle=isinstance(dl.sampler, RandomSampler), drop_last=dl.drop_last)
-    return DataLoader(dl.dataset, batch_size=dl.batch_size // world, sampler=s, num_workers=dl.num_workers,
+    s = DistributedSampler(dl.dataset, world, rank, shuffle=isinstance(dl.sampler, RandomSampler),
+                           drop_last=dl.drop_last)
+    return DataLoader(dl.dataset, batch_size=dl.batch_size // world, sampler=s,
+                      num_workers=dl.num_workers,
                       collate_fn=dl.collate_fn, pin_memory=dl.pin_memory, drop_last=dl.drop_last)
 
 def _print_estimate(desc, dev, per_step, left):
