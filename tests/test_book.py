@@ -23,10 +23,13 @@ def build_book(out):
 def check_every_toc_page_is_built(html):
     for f in toc_files(): assert (html/f'{f}.html').exists(), f
 
+DIRECTIVE_LINE = re.compile(r'^\s*#\s*\|\s*[\w-]+', re.M)     # `#| export` at a line start (not `x  # |v|`)
+
 def check_no_nbdev_directives_leak(html):
     for f in toc_files():
         text = (html/f'{f}.html').read_text()
-        assert not re.search(r'#\s*\|', text), f'{f}: a #| line shows on the page'
+        line = DIRECTIVE_LINE.search(re.sub(r'<[^>]+>', '', text))
+        assert not line, f'{f}: a #| line shows on the page: {line.group(0) if line else ""}'
         assert 'Traceback' not in text, f'{f}: a cell failed'
 
 def check_hidden_cells_are_removed(html):
