@@ -5,6 +5,7 @@
     python tests/benchmarks/bench_interp.py --sweep                  # PSNR against motion size (synthetic)
     python tests/benchmarks/bench_interp.py --codec                  # keyframe codec vs JPEG vs H.264 at matched bits
     python tests/benchmarks/bench_interp.py --speed                  # parameters and CPU frames/s at 256x256
+    python tests/benchmarks/bench_interp.py --generate               # video from 3 frames 8 apart, vs the truth
     python tests/benchmarks/bench_interp.py --all --triplets DIR     # everything
     ... --checkpoint runs/x/model.pt    (default: the shipped data/interp/interp_small.pt)
     ... --untrained                     (the coarse-to-fine search alone, no learned weights: the ablation)
@@ -22,9 +23,10 @@ import numpy as np
 import torch
 from vidlab.core import load_checkpoint
 from vidlab.data import sample_clip
-from vidlab.metrics import table, psnr, ssim
+from vidlab.metrics import table, psnr, ssim, linear_blend
 from vidlab.interp import (InterpConfig, KeyframeInterp, PRETRAINED, split_clip, eval_methods, score, cpu_fps,
-                           n_params, read_frame, interpolate_pair, motion_sweep, codec_curves)
+                           n_params, read_frame, interpolate_pair, motion_sweep, codec_curves,
+                           generate_video)
 
 
 def read_triplets(root):
@@ -87,9 +89,22 @@ def bench_sweep(interp):
 
 def bench_codec(model, clip_name='carphone'):
     clip = split_clip(sample_clip(clip_name, max_size=model.cfg.max_size), model.cfg.train_frac, model.cfg.max_gap)[1]
-    rows = codec_curves(model, clip[:33])
-    print(f'## Rate-distortion on the held-out tail of {clip_name} ({clip.shape[1]}x{clip.shape[2]}, 33 frames): '
+    rows = codec_curves(model, clip[:17])
+    print(f'## Rate-distortion on the held-out tail of {clip_name} ({clip.shape[1]}x{clip.shape[2]}, 17 frames): '
           'bits per pixel of the whole clip vs PSNR\n')
+    print(table(rows, floatfmt='.3f')); print()
+
+
+def bench_generate(interp, cfg, gap=8):
+    "Recursive in-betweening from 3 frames `gap` apart of each held-out tail, scored against the real frames."
+    rows = []
+    for n in ('carphone', 'bikes', 'bigbuckbunny'):
+        tail = split_clip(sample_clip(n, max_size=cfg.max_size), cfg.train_frac, cfg.max_gap)[1][:2 * gap + 1]
+        gen = generate_video(interp, tail[::gap], len(tail), progress=False)
+        rows.append(dict(clip=f'{n} (held-out tail)', size=f'{tail.shape[1]}x{tail.shape[2]}', gap=gap,
+                         generated_psnr=psnr(gen, tail), blend_psnr=psnr(linear_blend(tail[::gap], gap), tail),
+                         generated_ssim=ssim(gen, tail), blend_ssim=ssim(linear_blend(tail[::gap], gap), tail)))
+    print(f'## Video from 3 frames {gap} apart (recursive in-betweening) vs the real frames between them\n')
     print(table(rows, floatfmt='.3f')); print()
 
 
@@ -111,7 +126,7 @@ def main():
     p.add_argument('--checkpoint', default=None)
     p.add_argument('--untrained', action='store_true', help='no learned weights: the coarse-to-fine search alone')
     p.add_argument('--triplets', help='a Middlebury or Vimeo-90K triplet folder')
-    for k in ('clips', 'sweep', 'codec', 'speed', 'all'): p.add_argument(f'--{k}', action='store_true')
+    for k in ('clips', 'sweep', 'codec', 'generate', 'speed', 'all'): p.add_argument(f'--{k}', action='store_true')
     p.add_argument('--size', type=int, default=256)
     a = p.parse_args()
     if a.untrained: torch.manual_seed(0); model, src = KeyframeInterp(InterpConfig.fast()).eval(), 'untrained'
@@ -119,7 +134,7 @@ def main():
         ck = a.checkpoint or PRETRAINED
         model, src = load_checkpoint(ck, expect=KeyframeInterp).model, str(ck)
     print(f'model: {src}; interpolator {n_params(model.interp):,} parameters, keyframe AE {n_params(model.ae):,}\n')
-    if not (a.triplets or a.clips or a.sweep or a.codec or a.speed or a.all):
+    if not (a.triplets or a.clips or a.sweep or a.codec or a.generate or a.speed or a.all):
         a.all = True; print('(no section chosen: all of them; --triplets DIR adds the test triplets)\n')
     if a.triplets:
         if not Path(a.triplets).exists(): print(f'SKIP triplets: {a.triplets} not found\n')
@@ -127,6 +142,7 @@ def main():
     if a.clips or a.all: bench_clips(model.interp, model.cfg)
     if a.sweep or a.all: bench_sweep(model.interp)
     if a.codec or a.all: bench_codec(model)
+    if a.generate or a.all: bench_generate(model.interp, model.cfg)
     if a.speed or a.all: bench_speed(model.interp, a.size)
 
 
