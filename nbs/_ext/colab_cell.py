@@ -51,10 +51,10 @@ def install_block(cfg: dict | None = None) -> str:
              f"vidlab is not on PyPI yet: until its first release, pip installs it from [the repository]({cfg['git_url']})"
              f" (afterwards this line becomes `pip install {cfg['lib_name']}`).")
     return '\n'.join([BEGIN, where, '', '```bash',
-        '# PyPI\'s Linux torch is the multi-GB CUDA build: without an NVIDIA GPU (no nvidia-smi) take the CPU wheel',
-        f'pip install {TORCH} $(command -v nvidia-smi > /dev/null || echo --index-url {CPU_INDEX})',
-        install_command(cfg),
-        'vidlab demo    # every chapter\'s quick run; then open runs/demo-*/index.html', '```', END])
+        "# no NVIDIA GPU: PyTorch's CPU build (PyPI's Linux wheel is the multi-GB CUDA one)",
+        f'command -v nvidia-smi || CPU="--index-url={CPU_INDEX}"',
+        f'pip install {TORCH} $CPU', install_command(cfg),
+        "vidlab demo    # every chapter's quick run; then open runs/demo-*/index.html", '```', END])
 
 def rewrite_block(text: str, cfg: dict | None = None) -> str:
     "`text` with its install block (if any) brought up to date."
