@@ -175,3 +175,11 @@ def test_quick_run_beats_its_baselines_without_a_grid():
     v = rollout(FusedNCA(model), test[0], 4 * H)
     ratio = checker_energy(v[1:]) / checker_energy(test[1:])
     assert ratio.max() <= 1.5, ratio.max()
+
+def test_the_shipped_checkpoints_load_and_animate_a_photo():
+    from pathlib import Path
+    for name in ['bikes_motion.pt', 'rd_next_frame.pt']:
+        m = load_nca(Path(__file__).resolve().parents[1]/'data'/'nca'/name)
+        v = generate(m, 'bunny', 6, max_size=32)
+        assert v.shape == (7, 32, 32, 3) and torch.isfinite(v).all()
+    assert m.cfg.mode == 'next-frame' and load_nca(Path(__file__).resolve().parents[1]/'data'/'nca'/'bikes_motion.pt').cfg.mode == 'motion-transfer'
