@@ -40,8 +40,15 @@ def nbdev_to_tags(nb):
 def read_nbdev(text: str):
     return nbdev_to_tags(nbformat.reads(text, as_version=4))
 
+STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'static')
+
+def _add_static(app):
+    if app.builder.format == 'html': app.builder.config.html_static_path.append(STATIC)
+
 def setup(app):
     # the book shows the quick (fast) runs unless asked for the full ones
     if not os.environ.get('VIDLAB_FULL'): os.environ.setdefault('VIDLAB_FAST', '1')
     os.environ.setdefault('OMP_NUM_THREADS', '1')   # one kernel at a time, small ops: more threads only contend
+    app.connect('builder-inited', _add_static)
+    app.add_css_file('nbdev_book.css')             # code cells of 100 columns fit the page (static/)
     return dict(parallel_read_safe=True)
