@@ -166,9 +166,10 @@ def unknown_words(prompt: str, known) -> list[str]:
 
 # %% ../nbs/50_t2v.ipynb #9aa159d2
 class TextEncoder(nn.Module):
-    """A `CLIPTextModel` and its tokenizer: prompts -> (token states (B,L,D), mask (B,L), pooled (B,D)).
-    `kind` is 'word' (the small word-level tokenizer: an unknown word is an error) or 'clip' (CLIP's BPE: any
-    text tokenizes, and words never seen in training get a warning); `known_words` are the training captions'."""
+    """A `CLIPTextModel` and its tokenizer: prompts -> (token states (B,L,D), mask (B,L), pooled
+    (B,D)). `kind` is 'word' (the small word-level tokenizer: an unknown word is an error) or
+    'clip' (CLIP's BPE: any text tokenizes, and words never seen in training get a warning);
+    `known_words` are the training captions'."""
     def __init__(self, model, tokenizer, max_len: int = 16, frozen: bool = False,
                  source: str = 'small',
                  kind: str = 'word', known_words=()):
@@ -220,7 +221,8 @@ class TextEncoder(nn.Module):
                   dict(frozen=self.frozen, source=self.source,
                   max_len=self.max_len, kind=self.kind, known_words=self.known_words))
 
-def small_text_encoder(words, dim: int = 64, layers: int = 2, heads: int = 4, max_len: int = 16) -> TextEncoder:
+def small_text_encoder(words, dim: int = 64, layers: int = 2, heads: int = 4,
+                       max_len: int = 16) -> TextEncoder:
     "A small `CLIPTextModel` from a `CLIPTextConfig`, with a word-level tokenizer over `words`."
     tf = _quiet_transformers()
     tok = build_tokenizer(words, max_len)
@@ -233,9 +235,11 @@ def small_text_encoder(words, dim: int = 64, layers: int = 2, heads: int = 4, ma
 def _looks_like_path(s: str) -> bool:
     return s.startswith(('/', '.', '~')) or '\\' in s or s.count('/') != 1 or Path(s).suffix != ''
 
-def load_text_encoder(name_or_dir: str, max_len: int = 16, frozen: bool | None = None) -> TextEncoder:
-    """`CLIPTextModel.from_pretrained` (safetensors only) and a tokenizer class chosen here, never by the files:
-    the word-level `PreTrainedTokenizerFast` for our small encoders, `CLIPTokenizerFast` otherwise."""
+def load_text_encoder(name_or_dir: str, max_len: int = 16,
+                      frozen: bool | None = None) -> TextEncoder:
+    """`CLIPTextModel.from_pretrained` (safetensors only) and a tokenizer class chosen here, never
+    by the files: the word-level `PreTrainedTokenizerFast` for our small encoders,
+    `CLIPTokenizerFast` otherwise."""
     tf = _quiet_transformers()
     p = Path(str(name_or_dir)).expanduser()
     meta = {}
@@ -319,9 +323,11 @@ def clip_tokenizer(folder, bpe_file=None, words=(), max_len: int = 77):
     tok.save_pretrained(folder)
     return tok
 
-def tiny_clip(folder, words=(), bpe_file=None, dim: int = 32, layers: int = 1, heads: int = 2) -> Path:
-    """A random `CLIPTextModel` with CLIP's tokenizer and token ids, saved as `openai/clip-vit-base-patch32` is
-    laid out (config.json, model.safetensors, tokenizer files): a stand-in for the real one in tests."""
+def tiny_clip(folder, words=(), bpe_file=None, dim: int = 32, layers: int = 1,
+              heads: int = 2) -> Path:
+    """A random `CLIPTextModel` with CLIP's tokenizer and token ids, saved as
+    `openai/clip-vit-base-patch32` is laid out (config.json, model.safetensors, tokenizer files):
+    a stand-in for the real one in tests."""
     tf = _quiet_transformers()
     tok = clip_tokenizer(folder, bpe_file if bpe_file is not None else clip_bpe_file(), words)
     c = tf.CLIPTextConfig(vocab_size=len(tok), hidden_size=dim, intermediate_size=2 * dim,
@@ -527,8 +533,8 @@ class Diffusion:
     def sample(self, model, shape, cond, uncond=None, steps: int = 25, guidance: float = 1.0,
                eta: float = 0.0,
                generator=None, device='cpu'):
-        """Sample (B,...) = `shape` from noise; `cond`/`uncond` are the model's extra arguments. eta = 0 is
-        DDIM (deterministic), eta = 1 ancestral sampling (DDPM when `steps` = T)."""
+        """Sample (B,...) = `shape` from noise; `cond`/`uncond` are the model's extra arguments. eta
+        = 0 is DDIM (deterministic), eta = 1 ancestral sampling (DDPM when `steps` = T)."""
         if not 0 <= eta <= 1: raise ValueError(f"eta must be in [0, 1] (0 = DDIM, 1 = DDPM), got "
                                                f"{eta}")
         x = torch.randn(shape, generator=generator).to(device)
@@ -648,8 +654,9 @@ OUTPUT_TYPES = ('np', 'pt', 'pil')
 
 @dataclass
 class T2VOutput:
-    """What the pipeline returns: `frames`, (batch, frames, H, W, 3) float32 in [0, 1] as a NumPy array
-    (`output_type='np'`) or a torch tensor ('pt'), or one list of PIL images per video ('pil')."""
+    """What the pipeline returns: `frames`, (batch, frames, H, W, 3) float32 in [0, 1] as a NumPy
+    array (`output_type='np'`) or a torch tensor ('pt'), or one list of PIL images per video
+    ('pil')."""
     frames: object
 
 def _check_int(name, v, lo, hi=None):
@@ -669,6 +676,13 @@ def to_pil(videos: torch.Tensor) -> list:
     "(B,T,H,W,3) in [0,1] -> one list of PIL images per video."
     from PIL import Image
     return [[Image.fromarray(f) for f in np.asarray(to_uint8(v))] for v in videos]
+
+def _load_part(path, cls):
+    "A registered model from `path` that must be a `cls` (by name: a notebook may redefine the class)."
+    m = load_checkpoint(path).model
+    if type(m).__name__ != cls.__name__:
+        raise VidlabError(f"{path} holds a {type(m).__name__}, not a {cls.__name__}")
+    return m
 
 class TextToVideoPipeline(nn.Module):
     """Text encoder + video autoencoder + denoiser + sampler: `pipe(prompt, ...)` ->
@@ -772,8 +786,9 @@ class TextToVideoPipeline(nn.Module):
 
     @classmethod
     def from_pretrained(cls, path, device=None) -> 'TextToVideoPipeline':
-        """Load a folder written by `save_pretrained` (or a run folder of `train_t2v`, which holds one in
-        `pipeline/`). Only vidlab's registered classes are rebuilt: the config, the autoencoder, the denoiser."""
+        """Load a folder written by `save_pretrained` (or a run folder of `train_t2v`, which holds
+        one in `pipeline/`). Only vidlab's registered classes are rebuilt: the config, the
+        autoencoder, the denoiser."""
         path = Path(path)
         if (path/'pipeline'/'config.json').exists(): path = path/'pipeline'
         if not (path/'config.json').exists():
@@ -782,8 +797,8 @@ class TextToVideoPipeline(nn.Module):
                                     f"`vidlab t2v train`, or leave out --model_dir to use the shipped one")
         cfg = T2VConfig.load(path/'config.json')
         te = load_text_encoder(path/'text_encoder', cfg.max_text_len)
-        vae = load_checkpoint(path/'vae.pt', expect=VideoAutoencoder).model
-        den = load_checkpoint(path/'denoiser.pt', expect=Denoiser).model
+        vae = _load_part(path/'vae.pt', VideoAutoencoder)
+        den = _load_part(path/'denoiser.pt', Denoiser)
         return cls(cfg, te, vae, den).to(device or 'cpu').eval()
 
 
@@ -916,8 +931,9 @@ def train_autoencoder(vae: VideoAutoencoder, clips, cfg: T2VConfig, progress: bo
     return h
 
 def denoiser_batches(source, captions, cfg: T2VConfig):
-    """batches(step) -> (latents or uint8 clips, captions with `cond_drop` of them emptied, noise seed): from
-    precomputed latents (with `captions`) or a streamed dataset of captioned clips (encoded in the loss)."""
+    """batches(step) -> (latents or uint8 clips, captions with `cond_drop` of them emptied, noise
+    seed): from precomputed latents (with `captions`) or a streamed dataset of captioned clips
+    (encoded in the loss)."""
     load = StepLoader(source, cfg.batch_size, cfg.seed + 1, cfg.steps, cfg.workers) if _is_dataset(source) else None
     def batches(step):
         g = step_generator(cfg.seed + 1, step)
@@ -955,9 +971,11 @@ def ci95(p: float, n: int) -> float:
     "Half-width of the 95% normal interval of an accuracy `p` measured on `n` clips."
     return 1.96 * math.sqrt(max(p * (1 - p), 1e-12) / n)
 
-def evaluate_shapes(pipe: TextToVideoPipeline, cfg: T2VConfig, progress: bool = False) -> tuple[Probe, dict]:
-    """The probe, and caption accuracy: held-out compositions (`cfg.eval_clips` clips, the headline is 'all'),
-    seen ones, and the baseline that ignores the text (guidance 0, the unconditional model)."""
+def evaluate_shapes(pipe: TextToVideoPipeline, cfg: T2VConfig,
+                    progress: bool = False) -> tuple[Probe, dict]:
+    """The probe, and caption accuracy: held-out compositions (`cfg.eval_clips` clips, the headline
+    is 'all'), seen ones, and the baseline that ignores the text (guidance 0, the unconditional
+    model)."""
     probe, real = train_probe(cfg, progress=progress)
     seen, held = split_combos(cfg)
     per = max(1, cfg.eval_clips // len(held))
@@ -972,8 +990,9 @@ def evaluate_shapes(pipe: TextToVideoPipeline, cfg: T2VConfig, progress: bool = 
 @torch.no_grad()
 def retrieval_accuracy(pipe: TextToVideoPipeline, videos: torch.Tensor, captions, candidates=None,
                        draws: int = 8, seed: int = 0) -> dict:
-    """Caption-to-video retrieval with the diffusion model as a classifier: for each clip, the denoising loss
-    under every candidate caption (the same `draws` (t, noise) pairs for all), the lowest picks the caption."""
+    """Caption-to-video retrieval with the diffusion model as a classifier: for each clip, the
+    denoising loss under every candidate caption (the same `draws` (t, noise) pairs for all), the
+    lowest picks the caption."""
     cands = sorted(set(candidates or captions))
     if len(cands) < 2: return dict(accuracy=math.nan, chance=1.0, clips=len(videos),
                                    captions=len(cands))
@@ -993,7 +1012,8 @@ def retrieval_accuracy(pipe: TextToVideoPipeline, videos: torch.Tensor, captions
     return dict(accuracy=float(np.mean(hits)), chance=1 / len(cands), clips=len(videos),
                 captions=len(cands))
 
-def evaluate_folder(pipe: TextToVideoPipeline, cfg: T2VConfig, train_caps=(), max_clips: int = 32) -> dict:
+def evaluate_folder(pipe: TextToVideoPipeline, cfg: T2VConfig, train_caps=(),
+                    max_clips: int = 32) -> dict:
     """Held-out files of a folder dataset: reconstruction PSNR (against the thumbnail) and caption
     retrieval."""
     from vidlab.metrics import psnr
@@ -1007,16 +1027,18 @@ def evaluate_folder(pipe: TextToVideoPipeline, cfg: T2VConfig, train_caps=(), ma
     return dict(held_out_files=len(test.files), held_out_clips=len(items),
                 reconstruction_psnr=psnr(rec, v), thumbnail_psnr=psnr(thumb.permute(0, 2, 3, 4, 1),
                                                                       v),
-                retrieval=retrieval_accuracy(pipe, v, caps, sorted(set(test.captions) | set(train_caps)),
+                retrieval=retrieval_accuracy(pipe, v, caps,
+                                             sorted(set(test.captions) | set(train_caps)),
                                              seed=cfg.seed))
 
 def train_t2v(cfg: T2VConfig | None = None, out_dir=None, data=None, progress: bool = True,
               plot=None,
               resume: bool = False, device=None, evaluate: bool = True) -> T2VRun:
-    """Train the autoencoder, then the denoiser (+ small text encoder), both through `fit` with resumable
-    checkpoints in `out_dir`. Data: `data` = (videos, captions) in memory, else `cfg.data`: the synthetic shapes
-    or a folder of captioned videos (streamed). A non-finite loss or an interrupt in either phase stops the
-    whole run (nothing is saved as the final pipeline)."""
+    """Train the autoencoder, then the denoiser (+ small text encoder), both through `fit` with
+    resumable checkpoints in `out_dir`. Data: `data` = (videos, captions) in memory, else
+    `cfg.data`: the synthetic shapes or a folder of captioned videos (streamed). A non-finite
+    loss or an interrupt in either phase stops the whole run (nothing is saved as the final
+    pipeline)."""
     out = run_dir(out_dir) if out_dir is not None else None
     if resume and out and (out/'config.json').exists(): cfg = T2VConfig.load(out/'config.json')
     cfg = cfg or T2VConfig.preset()
@@ -1102,7 +1124,8 @@ def diversity(pipe: TextToVideoPipeline, prompts, n: int = 4, **kw) -> float:
         ds.append(torch.stack([(v[a] - v[b]).abs().mean() for a in range(n) for b in range(a + 1, n)]).mean())
     return torch.stack(ds).mean().item()
 
-def guidance_sweep(pipe, probe, combos, scales=(0.0, 1.0, 3.0, 5.0), per: int = 2, **kw) -> list[dict]:
+def guidance_sweep(pipe, probe, combos, scales=(0.0, 1.0, 3.0, 5.0), per: int = 2,
+                   **kw) -> list[dict]:
     "Caption accuracy and diversity for each guidance scale."
     rows = []
     for w in scales:
@@ -1113,7 +1136,8 @@ def guidance_sweep(pipe, probe, combos, scales=(0.0, 1.0, 3.0, 5.0), per: int = 
     return rows
 
 # %% ../nbs/50_t2v.ipynb #a2e688d1
-def steps_sweep(pipe, probe, combos, steps=(5, 10, 25, 50), per: int = 2, etas=(0.0, 1.0)) -> list[dict]:
+def steps_sweep(pipe, probe, combos, steps=(5, 10, 25, 50), per: int = 2,
+                etas=(0.0, 1.0)) -> list[dict]:
     "Caption accuracy for each sampler (eta) and number of sampling steps."
     return [dict(sampler='DDIM' if eta == 0 else f'ancestral (eta={eta:g})', steps=s,
                  **caption_accuracy(pipe, probe, combos, per, steps=s, eta=eta)) for eta in etas for s in steps]
@@ -1254,8 +1278,9 @@ def generate_cmd(ns):
 
 # %% ../nbs/50_t2v.ipynb #68a00e6c
 def demo(out_dir, per: int = 8) -> dict:
-    """`vidlab demo`: the shipped small pipeline on held-out compositions (captions it never saw), read by a probe
-    trained here on real clips, against the same pipeline with guidance 0 (it ignores the text)."""
+    """`vidlab demo`: the shipped small pipeline on held-out compositions (captions it never saw),
+    read by a probe trained here on real clips, against the same pipeline with guidance 0 (it
+    ignores the text)."""
     pipe = TextToVideoPipeline.from_pretrained(shipped_pipeline())
     cfg = pipe.cfg
     probe, real = train_probe(cfg, progress=True)
