@@ -4,13 +4,15 @@
 
 # %% ../nbs/06_cli.ipynb #5ec660ef
 from __future__ import annotations
-import argparse, importlib, importlib.util, os, pkgutil, shlex, subprocess, sys, time, types, typing, warnings
+import argparse, importlib, importlib.util, os, pkgutil, shlex, subprocess, sys, time, types, typing
+import warnings
 from dataclasses import fields
 from pathlib import Path
 from typing import Callable
 import vidlab
 from . import core
-from .core import Config, ConfigError, VidlabError, run_dir, save_json, mode, get_device, type_hints, release_run
+from .core import (Config, ConfigError, VidlabError, run_dir, save_json, mode, get_device,
+                         type_hints, release_run)
 from .media import VideoError
 from .metrics import table
 from .train import NonFiniteLoss
@@ -138,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument('--out', help='output folder (default: runs/demo-<time>)')
     d.add_argument('--only', nargs='+', help='chapters to run')
     d.set_defaults(_run=lambda ns: run_demo(ns.out, ns.only) and 0)
-    sub.add_parser('info', help='versions, device and mode').set_defaults(_run=lambda ns: print(info()) or 0)
+    sub.add_parser('info', help='versions, device and mode').set_defaults(
+        _run=lambda ns: print(info()) or 0)
     for ch, cmds in sorted(COMMANDS.items()):
         # a chapter that is one command: `vidlab bench --video X`
         if '' in cmds:

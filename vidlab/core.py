@@ -113,7 +113,8 @@ def _check_knob(name, md, v):
                                                            f"{list(choices)}, got {x!r}")
         if isinstance(x, bool) or not isinstance(x, (int, float)): continue
         if (lo is not None and x < lo) or (hi is not None and x > hi):
-            rng = f'in [{lo}, {hi}]' if lo is not None and hi is not None else f'>= {lo}' if lo is not None else f'<= {hi}'
+            rng = (f'in [{lo}, {hi}]' if lo is not None and hi is not None else
+                   f'>= {lo}' if lo is not None else f'<= {hi}')
             raise ConfigError(f"{name}: {x!r} is out of range, must be {rng}")
 
 def type_hints(cls) -> dict:

@@ -15,7 +15,8 @@ from PIL import Image
 
 # the ffmpeg inside the imageio-ffmpeg wheel: no system ffmpeg needed
 media.set_ffmpeg(imageio_ffmpeg.get_ffmpeg_exe())
-logging.getLogger('imageio_ffmpeg').addFilter(lambda r: 'different from the source frame size' not in r.getMessage())
+_resized = lambda r: 'different from the source frame size' not in r.getMessage()  # as asked
+logging.getLogger('imageio_ffmpeg').addFilter(_resized)
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'VideoError', 'as_rgb', 'video_info', 'video_fps', 'even_size', 'resize_video', 'iter_frames',
@@ -77,7 +78,7 @@ def video_info(path) -> dict:
         n = _count_packets(path)
         if n and dur: fps = n / dur
     if n is None and fps and dur: n = round(fps * dur)
-    # `size` is what ffmpeg outputs: a phone video's rotation is already applied (its source_size is not)
+    # `size` is what ffmpeg outputs: a phone video's rotation is applied (in source_size it is not)
     return dict(size=tuple(meta['size']), fps=fps or None, frames=n, duration=dur or None)
 
 def video_fps(path, default: float = 24.0) -> float:
@@ -103,7 +104,8 @@ def _file_frames(path: Path, max_size=None, max_frames=None, step=1, start=0):
         gen = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24',
                                          output_params=out); ow, oh = next(gen)['size']
     except Exception as e:
-        raise VideoError(f"{path} could not be decoded: {str(e).strip().splitlines()[-1][:200]}") from None
+        why = str(e).strip().splitlines()[-1][:200]
+        raise VideoError(f"{path} could not be decoded: {why}") from None
     n = 0
     try:
         for buf in gen:

@@ -47,7 +47,8 @@ def ssim_map(a, b, max_val: float = 1.0, win: int = 11, sigma: float = 1.5) -> t
     "Per-pixel SSIM of (...,H,W,C) images over the valid window positions, shape (N,C,H',W')."
     a, b = _check_pair(a, b)
     C = a.shape[-1]
-    a, b = a.reshape(-1, *a.shape[-3:]).permute(0, 3, 1, 2), b.reshape(-1, *b.shape[-3:]).permute(0, 3, 1, 2)
+    nchw = lambda x: x.reshape(-1, *x.shape[-3:]).permute(0, 3, 1, 2)
+    a, b = nchw(a), nchw(b)
     # small images: the largest odd window that fits
     win = min(win, *a.shape[-2:]); win -= 1 - win % 2
     w = _gauss_window(win, sigma).to(a)[None, None].expand(C, 1, win, win)
@@ -129,4 +130,5 @@ def table(rows: list[dict], floatfmt: str = '.2f') -> Table:
     cols = list(dict.fromkeys(k for r in rows for k in r))
     fmt = lambda v: format(v, floatfmt) if isinstance(v, float) else str(v).replace('|', '\\|')
     lines = ['| ' + ' | '.join(cols) + ' |', '|' + '|'.join('---' for _ in cols) + '|']
-    return Table('\n'.join(lines + ['| ' + ' | '.join(fmt(r.get(c, '')) for c in cols) + ' |' for r in rows]))
+    lines += ['| ' + ' | '.join(fmt(r.get(c, '')) for c in cols) + ' |' for r in rows]
+    return Table('\n'.join(lines))

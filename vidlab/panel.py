@@ -59,14 +59,16 @@ def form_config(form: W.VBox) -> Config:
 
 # %% ../nbs/05_panel.ipynb #f0f7efef
 def _is_video(x):
-    return isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[-1] == 3 or hasattr(x, 'ndim') and x.ndim == 4
+    return (isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[-1] == 3
+            or hasattr(x, 'ndim') and x.ndim == 4)
 
 class ControlPanel:
     "Knobs from a config, a Train button, action buttons and an output that plays the results."
     def __init__(self, cfg: Config, train: Callable | None = None, actions: dict | None = None,
                  only=None,
                  extra: dict | None = None, state=None, fps: float = 12, title: str = ''):
-        self.cfg, self.train_fn, self.actions, self.state, self.fps = cfg, train, dict(actions or {}), state, fps
+        self.cfg, self.train_fn, self.actions = cfg, train, dict(actions or {})
+        self.state, self.fps = state, fps
         self.form, self.extra = config_form(cfg, only), dict(extra or {})
         self.out, self.status = W.Output(), W.HTML(value='')
         names = (['Train'] if train else []) + list(self.actions)
@@ -108,7 +110,8 @@ class ControlPanel:
                 if name != 'Train': self.show(r)
                 self.status.value = f'{name}: done'
             except Exception as e:
-                self.status.value = f'<span style="color:#b00">{name} failed: {type(e).__name__}: {e}</span>'
+                msg = f'{name} failed: {type(e).__name__}: {e}'
+                self.status.value = f'<span style="color:#b00">{msg}</span>'
                 traceback.print_exc()
 
     def _ipython_display_(self):

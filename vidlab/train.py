@@ -81,7 +81,8 @@ class LivePlot:
 # %% ../nbs/04_train.ipynb #6e991ded
 def cosine_schedule(opt, steps: int, warmup: float = 0.02, final: float = 0.05):
     w = max(1, int(warmup * steps))
-    f = lambda s: (s + 1) / w if s < w else final + (1 - final) * 0.5 * (1 + math.cos(math.pi * min(1.0, (s - w) / max(1, steps - w))))
+    cos = lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, (s - w) / max(1, steps - w))))
+    f = lambda s: (s + 1) / w if s < w else final + (1 - final) * cos(s)
     return torch.optim.lr_scheduler.LambdaLR(opt, f)
 
 def make_schedule(sched, opt, steps):
@@ -175,13 +176,15 @@ def _average_grads(params, world: int):
 def shard_batch(batch, rank: int, world: int):
     """This rank's equal share of a global batch: tensors as long as the first one are cut along dim
     0, the rest kept."""
-    items = [batch] if torch.is_tensor(batch) else list(batch.values()) if isinstance(batch, dict) else \
-            list(batch) if isinstance(batch, (list, tuple)) else []
+    if torch.is_tensor(batch): items = [batch]
+    elif isinstance(batch, dict): items = list(batch.values())
+    else: items = list(batch) if isinstance(batch, (list, tuple)) else []
     lead = next((x for x in items if torch.is_tensor(x) and x.ndim), None)
     if lead is None: return batch
     n = lead.shape[0]
     if n % world:
-        raise VidlabError(f"the global batch ({n}) does not split into {world} equal shards: use a multiple of {world}")
+        raise VidlabError(f"the global batch ({n}) does not split into {world} equal shards: "
+                          f"use a multiple of {world}")
     cut = lambda x: x.chunk(world)[rank] if torch.is_tensor(x) and x.ndim and x.shape[0] == n else x
     if torch.is_tensor(batch): return cut(batch)
     if isinstance(batch, dict): return {k: cut(v) for k, v in batch.items()}
@@ -190,7 +193,8 @@ def shard_batch(batch, rank: int, world: int):
 def _distributed_loader(dl, rank, world):
     from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
     if dl.batch_size is None or dl.batch_size % world:
-        raise VidlabError(f"the DataLoader's batch size ({dl.batch_size}) does not split over {world} processes")
+        raise VidlabError(f"the DataLoader's batch size ({dl.batch_size}) does not split over "
+                          f"{world} processes")
     s = DistributedSampler(dl.dataset, world, rank, shuffle=isinstance(dl.sampler, RandomSampler),
                            drop_last=dl.drop_last)
     return DataLoader(dl.dataset, batch_size=dl.batch_size // world, sampler=s,
@@ -198,7 +202,8 @@ def _distributed_loader(dl, rank, world):
                       collate_fn=dl.collate_fn, pin_memory=dl.pin_memory, drop_last=dl.drop_last)
 
 def _print_estimate(desc, dev, per_step, left):
-    print(f'{desc}: {per_step:.3g} s/step on {dev} (measured over the first steps), about {_fmt_time(per_step * left)} '
+    print(f'{desc}: {per_step:.3g} s/step on {dev} (measured over the first steps), about '
+          f'{_fmt_time(per_step * left)} '
           f'for the {left} steps left; peak memory so far {_peak_memory(dev)}', flush=True)
 
 # %% ../nbs/04_train.ipynb #9e0a2b9f
