@@ -1055,7 +1055,9 @@ def load_model(path) -> KeyframeInterp:
     "The KeyframeInterp saved at `path` (only vidlab's registered classes are rebuilt)."
     m = load_checkpoint(path).model
     if not (hasattr(m, 'interp') and hasattr(m, 'ae')):
-        raise VidlabError(f"{path} holds a {type(m).__name__}, not an interp model (KeyframeInterp)")
+        raise VidlabError(
+            f"{path} holds a {type(m).__name__}, not an interp model (KeyframeInterp)"
+        )
     return m
 
 
@@ -1303,7 +1305,8 @@ def scrub_frame(state: dict, cfg: InterpConfig, frame: int = 1) -> torch.Tensor:
 
 
 def panel_generate(state: dict, cfg: InterpConfig, gap: int = 8, **kw) -> dict:
-    "Video from 3 frames: truth | recursive in-betweening | blend, frames `gap` apart on the held-out clip."
+    """Video from 3 frames: truth | recursive in-betweening | blend, frames `gap` apart on the
+    held-out clip."""
     clip = panel_clip(state, cfg)
     gap = max(2, min(gap, (len(clip) - 1) // 2))
     truth = clip[: 2 * gap + 1]
@@ -1326,7 +1329,7 @@ def _write_compare(path, videos: dict, fps: float = 8):
         arg('--out', '--output_dir', dest='out', help='run folder (default: runs/interp-<time>)')
     ],
     help='train the keyframe autoencoder and the interpolator; write the run folder and a '
-         'truth|model|blend video',
+    'truth|model|blend video',
 )
 def _cli_train(ns):
     cfg = ns.cfg
@@ -1381,7 +1384,7 @@ def _eval_clip(ns, cfg):
         arg('--out', help='folder for metrics.json and a truth|model|blend video'),
     ],
     help='score model vs linear blend vs repeated frame (PSNR, SSIM, temporal consistency) '
-         'on held-out frames',
+    'on held-out frames',
 )
 def _cli_eval(ns):
     if ns.interval < 2:
@@ -1422,7 +1425,7 @@ _CKPT = arg('--checkpoint', help='model.pt or run folder (default: the shipped m
             '--output',
             required=True,
             help='output image; with several times <stem>_<t>.png beside it; .mp4/.gif: the '
-                 'whole sequence',
+            'whole sequence',
         ),
         arg('--t', type=float, help='time between the frames, in (0, 1) (default 0.5)'),
         arg('--times', type=float, nargs='+', help='several times, e.g. --times 0.25 0.5 0.75'),
@@ -1435,8 +1438,7 @@ def _cli_pair(ns):
     r = pair_files(ns.frame0, ns.frame1, ns.output, pair_times(ns.t, ns.times, ns.n), ns.checkpoint)
     print(
         f"{r['size'][0]}x{r['size'][1]}, t = {', '.join(f'{t:g}' for t in r['times'])} "
-        f"({r['model']}): "
-        + ', '.join(r['outputs'])
+        f"({r['model']}): " + ', '.join(r['outputs'])
     )
     return 0
 
@@ -1483,7 +1485,7 @@ def _cli_generate(ns):
         ),
     ],
     help='export the interpolator (x0, x1, t) -> frame, any frame size, and check it '
-         'against PyTorch',
+    'against PyTorch',
 )
 def _cli_export(ns):
     model, source = get_model(ns.checkpoint)
@@ -1559,7 +1561,7 @@ def _demo(out: Path) -> dict:
             ('linear blend', vids['blend']),
         ],
         look_for='edges that move: the blend shows two half-transparent copies, the model '
-                 'moves them',
+        'moves them',
         fps=8.0,
         psnr_shapes_model=r['shapes', 'model'],
         psnr_shapes_blend=r['shapes', 'blend'],
