@@ -53,11 +53,11 @@ __all__ = ['PRETRAINED', 'InterpConfig', 'conv', 'quantize', 'KeyframeAE', 'code
            'KeyframeInterp', 'interpolate', 'smooth_noise', 'textured_shapes', 'split_clip', 'load_data',
            'triplet_batch', 'frame_batch', 'l1', 'gradient_loss', 'with_extras', 'interp_loss', 'ae_loss',
            'eval_methods', 'score', 'autoencode', 'evaluate', 'train', 'ae_psnr', 'flow_to_color', 'flow_overlay',
-           'motion_sweep', 'entropy_bits', 'keyframe_pipeline', 'jpeg_roundtrip', 'h264_roundtrip', 'keyframes_jpeg',
-           'codec_curves', 'psnr_at', 'flops', 'cpu_fps', 'export_torchscript', 'export_onnx', 'onnx_error',
-           'fit_to_video', 'load_model', 'get_model', 'upsample_video', 'upsample_file', 'read_frame', 'pair_times',
-           'interpolate_pair', 'pair_files', 'recursive_inbetween', 'generate_video', 'generate_file', 'panel_train',
-           'panel_clip', 'panel_videos', 'scrub_frame', 'panel_generate']
+           'motion_sweep', 'entropy_bits', 'keyframe_pipeline', 'keyframes_jpeg', 'codec_curves', 'psnr_at', 'flops',
+           'cpu_fps', 'export_torchscript', 'export_onnx', 'onnx_error', 'fit_to_video', 'load_model', 'get_model',
+           'upsample_video', 'upsample_file', 'read_frame', 'pair_times', 'interpolate_pair', 'pair_files',
+           'recursive_inbetween', 'generate_video', 'generate_file', 'panel_train', 'panel_clip', 'panel_videos',
+           'scrub_frame', 'panel_generate']
 
 # %% ../nbs/20_interp.ipynb #2011e84c
 @register
@@ -814,46 +814,7 @@ def keyframe_pipeline(
     )
 
 # %% ../nbs/20_interp.ipynb #e1f2a3b4
-def jpeg_roundtrip(frames: torch.Tensor, quality: int) -> tuple[torch.Tensor, int]:
-    """JPEG-code each frame (T,H,W,3) at `quality` (PIL, 4:2:0): the decoded frames and the total
-    bits."""
-    import io
-    from PIL import Image
-
-    out, bits = [], 0
-    for f in to_uint8(frames):
-        buf = io.BytesIO()
-        Image.fromarray(f).save(buf, 'JPEG', quality=int(quality))
-        bits += 8 * buf.tell()
-        buf.seek(0)
-        out.append(
-            torch.from_numpy(np.asarray(Image.open(buf).convert('RGB')).copy()).float() / 255
-        )
-    return torch.stack(out), bits
-
-
-def h264_roundtrip(video: torch.Tensor, crf: int, fps: float = 24.0) -> tuple[torch.Tensor, int]:
-    "Code a clip (T,H,W,3; even H, W) with libx264 at `crf`: the decoded clip and the file's bits."
-    import imageio_ffmpeg, tempfile
-
-    v = to_uint8(video)
-    with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / 'clip.mp4'
-        w = imageio_ffmpeg.write_frames(
-            str(p),
-            (v.shape[2], v.shape[1]),
-            fps=fps,
-            codec='libx264',
-            quality=None,
-            macro_block_size=2,
-            output_params=['-crf', str(int(crf))],
-        )
-        w.send(None)
-        for f in v:
-            w.send(np.ascontiguousarray(f))
-        w.close()
-        return read_video(p)[: len(v)], 8 * p.stat().st_size
-
+from .metrics import jpeg_roundtrip, h264_roundtrip
 
 def keyframes_jpeg(
     interp: Interpolator, video: torch.Tensor, interval: int, quality: int

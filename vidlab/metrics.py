@@ -4,14 +4,17 @@
 
 # %% ../nbs/03_metrics.ipynb #b6113338
 from __future__ import annotations
-import math
+import io, math, tempfile
+from pathlib import Path
+import numpy as np
 import torch
 import torch.nn.functional as F
-from .media import resize_video
+from .media import resize_video, read_video, to_uint8
 
 # %% auto #0
 __all__ = ['mse', 'psnr', 'psnr_per_frame', 'ssim_map', 'ssim', 'ssim_per_frame', 'temporal_consistency', 'flicker', 'blend',
-           'linear_blend', 'repeat_frame', 'copy_last', 'bicubic_upsample', 'Table', 'table']
+           'linear_blend', 'repeat_frame', 'copy_last', 'bicubic_upsample', 'jpeg_roundtrip', 'h264_roundtrip',
+           'bits_per_pixel', 'Table', 'table']
 
 # %% ../nbs/03_metrics.ipynb #29517919
 def _check_pair(a, b):
@@ -107,6 +110,41 @@ def bicubic_upsample(video, scale: float | None = None,
                      size: tuple[int, int] | None = None) -> torch.Tensor:
     "Bicubic spatial upsampling of (T,H,W,3), clamped to [0,1]."
     return resize_video(torch.as_tensor(video).float(), size=size, scale=scale, mode='bicubic')
+
+# %% ../nbs/03_metrics.ipynb #f5cb48a4
+def jpeg_roundtrip(frames, quality: int) -> tuple[torch.Tensor, int]:
+    "JPEG-code each frame (T,H,W,3) at `quality` (Pillow, 4:2:0): the decoded frames and the total bits."
+    from PIL import Image
+    out, bits = [], 0
+    for f in to_uint8(frames):
+        buf = io.BytesIO()
+        Image.fromarray(f).save(buf, 'JPEG', quality=int(quality))
+        bits += 8 * buf.tell()
+        buf.seek(0)
+        out.append(torch.from_numpy(np.asarray(Image.open(buf).convert('RGB')).copy()).float() / 255)
+    return torch.stack(out), bits
+
+def h264_roundtrip(video, crf: int, fps: float = 24.0, container: bool = True) -> tuple[torch.Tensor, int]:
+    """Code a clip (T,H,W,3; even H, W) with libx264 (yuv420p) at constant-rate factor `crf`.
+    Returns the decoded clip and its bits: the .mp4 file's, or the raw stream's (`container=False`)."""
+    import imageio_ffmpeg
+    v = to_uint8(video)
+    if v.shape[1] % 2 or v.shape[2] % 2:
+        raise ValueError(f"H.264 (yuv420p) needs even frame sizes, got {v.shape[1]}x{v.shape[2]}")
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d)/('clip.mp4' if container else 'clip.h264')
+        fmt = [] if container else ['-f', 'h264']
+        w = imageio_ffmpeg.write_frames(str(p), (v.shape[2], v.shape[1]), fps=fps, codec='libx264',
+                                        pix_fmt_out='yuv420p', quality=None, macro_block_size=2,
+                                        output_params=['-crf', str(int(crf))] + fmt)
+        w.send(None)
+        for f in v: w.send(np.ascontiguousarray(f))
+        w.close()
+        return read_video(p)[:len(v)], 8 * p.stat().st_size
+
+def bits_per_pixel(bits: int, video) -> float:
+    "Bits over the clip's T x H x W pixels."
+    return bits / torch.as_tensor(video)[..., 0].numel()
 
 # %% ../nbs/03_metrics.ipynb #0c409257
 class Table(str):

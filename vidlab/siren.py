@@ -45,8 +45,8 @@ __all__ = ['MODES', 'MAX_PIXELS', 'MAX_FRAMES', 'SirenConfig', 'siren_init_', 'S
            'PixelBatches', 'siren_frame', 'render_frames', 'render_video', 'cosine_factor', 'BudgetCosine',
            'budget_cosine', 'eval_frames', 'eval_every', 'fit_video', 'SirenRun', 'mean_colour_psnr', 'train_siren',
            'render_plan', 'render_to_folder', 'load_siren', 'ReluMLP', 'width_for_params', 'HashGrid',
-           'layer_activations', 'activation_table', 'radial_spectrum', 'quantize', 'h264', 'bits_per_pixel',
-           'panel_train', 'preview', 'load_clip', 'describe_fit', 'train_cmd', 'render_cmd', 'demo']
+           'layer_activations', 'activation_table', 'radial_spectrum', 'quantize', 'h264', 'panel_train', 'preview',
+           'load_clip', 'describe_fit', 'train_cmd', 'render_cmd', 'demo']
 
 # %% ../nbs/40_siren.ipynb #a7676335
 @register
@@ -814,6 +814,8 @@ def radial_spectrum(img: torch.Tensor, bins: int = 24) -> tuple[torch.Tensor, to
     return (edges[:-1] + edges[1:]) / 2, power
 
 # %% ../nbs/40_siren.ipynb #c0de0002
+from .metrics import h264_roundtrip, bits_per_pixel
+
 def quantize(model: nn.Module, bits: int) -> tuple[nn.Module, int]:
     "A copy of `model` with parameters in `bits` (32; 16: float16; 1-8: uniform levels); its bits."
     import copy
@@ -835,32 +837,10 @@ def quantize(model: nn.Module, bits: int) -> tuple[nn.Module, int]:
             total += bits * p.numel() + 64
     return q, total
 
-
 def h264(video: torch.Tensor, crf: int, fps: float = 24.0) -> tuple[torch.Tensor, int]:
-    "The clip through H.264 (libx264, yuv420p, raw stream) at `crf`: the decoded clip and its bits."
-    import imageio_ffmpeg, tempfile
+    "H.264 as the codec spends it: the raw stream's bits, no container (`metrics.h264_roundtrip`)."
+    return h264_roundtrip(video, crf, fps, container=False)
 
-    T, H, W, _ = video.shape
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / 'clip.h264'
-        w = imageio_ffmpeg.write_frames(
-            str(path),
-            (W, H),
-            fps=fps,
-            codec='libx264',
-            pix_fmt_out='yuv420p',
-            output_params=['-crf', str(int(crf)), '-f', 'h264'],
-            macro_block_size=2,
-        )
-        w.send(None)
-        for f in to_uint8(video):
-            w.send(np.ascontiguousarray(f))
-        w.close()
-        return read_video(path)[:T], 8 * path.stat().st_size
-
-
-def bits_per_pixel(bits: int, video: torch.Tensor) -> float:
-    return bits / video[..., 0].numel()
 
 # %% ../nbs/40_siren.ipynb #8b399c4a
 def panel_train(cfg: SirenConfig, clip: str = 'bikes') -> SirenRun:
