@@ -86,3 +86,16 @@ def test_exit_codes(toy):
     assert resumed.returncode == 0 and 'resuming train at step 15' in resumed.stdout
     straight = toy(out='straight')
     assert straight.stdout.splitlines()[-1] == resumed.stdout.splitlines()[-1]   # the same final weights
+
+def test_int_choices_from_the_command_line():
+    "A knob with integer choices takes `--n 2` (argparse compares choices after `type`)."
+    import argparse
+    from dataclasses import dataclass
+    from vidlab.core import Config, knob
+    from vidlab.cli import add_config_args, config_from_args
+
+    @dataclass
+    class C(Config):
+        n: int = knob(4, choices=[2, 4, 8])
+    p = argparse.ArgumentParser(); add_config_args(p, C)
+    assert config_from_args(C, p.parse_args(['--n', '2'])).n == 2

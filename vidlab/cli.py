@@ -69,6 +69,7 @@ def add_config_args(p: argparse.ArgumentParser, cls: type[Config]):
         kw = dict(default=None, help=f"{md.get('help', '')} (default: "
                                      f"{getattr(preset, f.name)!r})".strip())
         if md.get('choices'): kw['choices'] = list(md['choices'])
+        if md.get('choices') and inner[0] in (int, float): kw['type'] = inner[0]  # '2' -> 2
         if inner and inner[0] is bool: kw.update(type=_str2bool, metavar='BOOL')
         elif typing.get_origin(inner[0]) in (list, tuple): kw['nargs'] = '+'
         g.add_argument(f'--{f.name}', **kw)

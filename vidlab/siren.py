@@ -144,7 +144,7 @@ class SineLayer(nn.Module):
             ).reshape(*h.shape[:-1], -1)
         return torch.sin(self.omega_0 * self.linear(h))
 
-# %% ../nbs/40_siren.ipynb #16ec5454
+# %% ../nbs/40_siren.ipynb #d59ee0ff
 def bf16_units() -> bool:
     "True when this CPU has bfloat16 matrix units (AVX-512 BF16 or AMX) that PyTorch uses."
     checks = [
