@@ -10,7 +10,7 @@ from pathlib import Path
 from vidlab.media import read_video, write_video
 import vidlab.t2v as t2v
 from vidlab.t2v import (T2VConfig, TextToVideoPipeline, load_text_encoder, small_text_encoder, folder_clips,
-                        StepLoader, panel_generate, caption_accuracy, Probe, split_combos, shipped_pipeline,
+                        panel_generate, caption_accuracy, Probe, split_combos, shipped_pipeline,
                         tiny_clip, clip_bpe_file, caption_words, vocabulary, train_t2v, training_data)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,10 +196,9 @@ def test_interrupt_stops_the_command_and_resume_matches(phase, tmp_path, monkeyp
     assert not (tmp_path/'run'/'pipeline').exists()
     monkeypatch.undo()
     got = train_t2v(cfg, tmp_path/'run', data=data, progress=False, evaluate=False, resume=True).pipe.state_dict()
-    # the autoencoder phase resumes bitwise; the denoiser phase agrees to ~3e-4 after 10 resumed steps
-    # (the first resumed step's loss is bitwise equal; the small drift after its update is not explained yet)
-    tol = 1e-6 if phase == 'autoencoder_loss' else 2e-3
-    assert all(torch.allclose(ref[k], got[k], atol=tol) for k in ref)
+    # both phases resume bitwise (the denoiser drifted by ~3e-4 while the autoencoder's last gradients, stale,
+    # counted in the denoiser's gradient-clipping norm of the uninterrupted run only)
+    assert all(torch.equal(ref[k], got[k]) for k in ref)
 
 
 def test_non_finite_loss_stops_and_saves_no_pipeline(tmp_path):
@@ -282,7 +281,8 @@ def test_folder_clips_crops_split_and_deterministic_batches(tmp_path):
     assert not set(tr.names) & set(te.names) and len(tr.names) + len(te.names) == 3
     assert tr[0]['video'].shape == (4, 16, 16, 3) and tr[0]['video'].dtype == torch.uint8
     assert set(tr.steps) == {2}                                       # 16 fps sampled at 8 fps: every 2nd frame
-    a, b = StepLoader(tr, 3, 0, 10), StepLoader(tr, 3, 0, 10, workers=1)
+    from vidlab.data import step_batches                               # what the chapter trains from
+    a, b = step_batches(tr, 3, 0), step_batches(tr, 3, 0, num_workers=1)
     assert [a(s)['start'].tolist() for s in (0, 1, 5)] == [b(s)['start'].tolist() for s in (0, 1, 5)]
     with pytest.raises(FileNotFoundError): folder_clips(cfg.replace(data=str(tmp_path/'none')))
     (d/'captions.csv').unlink()

@@ -14,8 +14,10 @@ from torch import nn
 from .core import (Config, ConfigError, VidlabError, knob, register, seed_everything,
                          get_device, run_dir,
                          is_fast, save_checkpoint, load_checkpoint, save_json, load_json)
-from .media import read_video, write_video, resize_video, hstack, show_videos, frame_strip, to_uint8
-from .data import moving_shapes, SHAPES, COLORS, MOTIONS, all_combos, caption
+from .media import (read_video, write_video, resize_video, hstack, show_videos, frame_strip,
+                          to_uint8)
+from .data import (moving_shapes, SHAPES, COLORS, MOTIONS, all_combos, caption,
+                         step_batches)
 from .metrics import flicker, table
 from .train import fit, History, plot_history, step_generator
 
@@ -24,13 +26,12 @@ __all__ = ['HELD_OUT', 'SPECIAL_TOKENS', 'OUTPUT_TYPES', 'ATTRS', 'T2VConfig', '
            'unknown_words', 'TextEncoder', 'small_text_encoder', 'load_text_encoder', 'clip_bpe_file', 'clip_merges',
            'clip_tokenizer', 'tiny_clip', 'VideoAutoencoder', 'timestep_embedding', 'Attention', 'ResBlock3D',
            'TemporalTransformer', 'Denoiser', 'alpha_bar', 'Diffusion', 'split_combos', 'shapes_dataset', 'vocabulary',
-           'folder_clips', 'StepBatches', 'StepLoader', 'as_uint8', 'as_float', 'training_data', 'T2VOutput', 'to_pil',
-           'TextToVideoPipeline', 'attr_labels', 'Probe', 'degrade', 'train_probe', 'probe_accuracy',
-           'caption_accuracy', 'make_text_encoder', 'clip_batches', 'autoencoder_loss', 'train_autoencoder',
-           'denoiser_batches', 'denoiser_loss', 'T2VRun', 'ci95', 'evaluate_shapes', 'retrieval_accuracy',
-           'evaluate_folder', 'train_t2v', 'ship_pipeline', 'diversity', 'guidance_sweep', 'steps_sweep',
-           'panel_generate', 'panel_train', 't2v_panel', 'shipped_pipeline', 'resolve_model_dir', 'train_cmd',
-           'generate_cmd', 'demo']
+           'folder_clips', 'as_uint8', 'as_float', 'training_data', 'T2VOutput', 'to_pil', 'TextToVideoPipeline',
+           'attr_labels', 'Probe', 'degrade', 'train_probe', 'probe_accuracy', 'caption_accuracy', 'make_text_encoder',
+           'clip_batches', 'autoencoder_loss', 'train_autoencoder', 'denoiser_batches', 'denoiser_loss', 'T2VRun',
+           'ci95', 'evaluate_shapes', 'retrieval_accuracy', 'evaluate_folder', 'train_t2v', 'ship_pipeline',
+           'diversity', 'guidance_sweep', 'steps_sweep', 'panel_generate', 'panel_train', 't2v_panel',
+           'shipped_pipeline', 'resolve_model_dir', 'train_cmd', 'generate_cmd', 'demo']
 
 # %% ../nbs/50_t2v.ipynb #c71f3e96
 HELD_OUT = ['green triangle up', 'red circle left', 'blue square down', 'yellow circle right',
@@ -66,6 +67,7 @@ class T2VConfig(Config):
     ae_down: int = knob(8, choices=[2, 4, 8, 16],
                         help='spatial downsampling of the autoencoder (time: always 2)')
     ae_steps: int = knob(20000, 1, 10**8, help='autoencoder training steps')
+    ae_batch: int = knob(16, 1, 512, help='clips per autoencoder step')
     ae_lr: float = knob(1e-3, 1e-5, 1e-2, log=True, help='autoencoder learning rate')
     # text encoder
     text_encoder: str = knob('', help="pretrained CLIP text model (name or folder); '' = small")
@@ -132,7 +134,8 @@ SPECIAL_TOKENS = ['[PAD]', '[UNK]', '<|startoftext|>', '<|endoftext|>']
 
 def _quiet_transformers():
     import transformers
-    transformers.utils.logging.set_verbosity_error(); transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     return transformers
 
 def caption_words(captions) -> list[str]:
@@ -161,7 +164,8 @@ def unknown_words(prompt: str, known) -> list[str]:
     "The words of `prompt` that are not in `known`, in order, once each."
     import re
     known = set(known)
-    return list(dict.fromkeys(w for w in re.findall(r"\w+|[^\w\s]+", prompt.lower()) if w not in known))
+    words = re.findall(r"\w+|[^\w\s]+", prompt.lower())
+    return list(dict.fromkeys(w for w in words if w not in known))
 
 
 # %% ../nbs/50_t2v.ipynb #9aa159d2
@@ -188,13 +192,15 @@ class TextEncoder(nn.Module):
         for p in prompts:
             if self.kind == 'word':
                 bad = unknown_words(p, self.tokenizer.get_vocab())
+                knows = [w for w in sorted(self.tokenizer.get_vocab()) if w not in SPECIAL_TOKENS]
                 if bad: raise ValueError(
-                    f"the prompt {p!r} has words this model does not know: {', '.join(bad)}. It knows only: "
-                    f"{', '.join(w for w in sorted(self.tokenizer.get_vocab()) if w not in SPECIAL_TOKENS)}")
+                    f"the prompt {p!r} has words this model does not know: {', '.join(bad)}. "
+                    f"It knows only: {', '.join(knows)}")
             elif self.known_words:
                 new = unknown_words(p, self.known_words)
-                if new: warnings.warn(f"the prompt {p!r} has words never seen in training: {', '.join(new)}; "
-                                      f"the model has not learned what they look like", stacklevel=3)
+                if new: warnings.warn(f"the prompt {p!r} has words never seen in training: "
+                                      f"{', '.join(new)}; the model has not learned what they look "
+                                      f"like", stacklevel=3)
 
     def tokenize(self, prompts):
         dev = next(self.model.parameters()).device
@@ -227,7 +233,8 @@ def small_text_encoder(words, dim: int = 64, layers: int = 2, heads: int = 4,
     tf = _quiet_transformers()
     tok = build_tokenizer(words, max_len)
     c = tf.CLIPTextConfig(vocab_size=len(tok), hidden_size=dim, intermediate_size=2 * dim,
-                          num_hidden_layers=layers, num_attention_heads=heads, max_position_embeddings=max_len,
+                          num_hidden_layers=layers, num_attention_heads=heads,
+                          max_position_embeddings=max_len,
                           projection_dim=dim, pad_token_id=0, bos_token_id=2, eos_token_id=3)
     return TextEncoder(tf.CLIPTextModel(c), tok, max_len, frozen=False, source='small', kind='word',
                        known_words=words)
@@ -251,9 +258,9 @@ def load_text_encoder(name_or_dir: str, max_len: int = 16,
         src = str(p)
     elif _looks_like_path(str(name_or_dir)):
         raise FileNotFoundError(f"text encoder directory {name_or_dir} does not exist: pass a "
-                                f"folder saved with "
-                                f"save_pretrained, a Hugging Face name such as openai/clip-vit-base-patch32, or "
-                                f"nothing (a small text encoder is then trained with the model)")
+                                f"folder saved with save_pretrained, a Hugging Face name such as "
+                                f"openai/clip-vit-base-patch32, or nothing (a small text encoder "
+                                f"is then trained with the model)")
     else: src = str(name_or_dir)
     kind = meta.get('kind', 'clip')
     if kind not in ('word', 'clip'): raise VidlabError(f"{p}/vidlab_text_encoder.json: unknown "
@@ -276,7 +283,8 @@ def load_text_encoder(name_or_dir: str, max_len: int = 16,
 # %% ../nbs/50_t2v.ipynb #bb911bbf
 def _bytes_to_unicode() -> dict[int, str]:
     "CLIP's (and GPT-2's) map of the 256 bytes to printable characters."
-    bs = list(range(ord('!'), ord('~') + 1)) + list(range(ord('¡'), ord('¬') + 1)) + list(range(ord('®'), ord('ÿ') + 1))
+    bs = (list(range(ord('!'), ord('~') + 1)) + list(range(ord('¡'), ord('¬') + 1))
+          + list(range(ord('®'), ord('ÿ') + 1)))
     cs, n = bs[:], 0
     for b in range(256):
         if b not in bs: bs.append(b); cs.append(256 + n); n += 1
@@ -314,7 +322,8 @@ def clip_tokenizer(folder, bpe_file=None, words=(), max_len: int = 77):
     tf = _quiet_transformers()
     merges = clip_merges(bpe_file, words)
     vocab = list(_bytes_to_unicode().values())
-    vocab = vocab + [v + '</w>' for v in vocab] + [''.join(m) for m in merges] + ['<|startoftext|>', '<|endoftext|>']
+    vocab = (vocab + [v + '</w>' for v in vocab] + [''.join(m) for m in merges]
+             + ['<|startoftext|>', '<|endoftext|>'])
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     save_json(folder/'vocab.json', {v: i for i, v in enumerate(vocab)})
     (folder/'merges.txt').write_text('#version: 0.2\n' + ''.join(f'{a} {b}\n' for a, b in merges))
@@ -333,7 +342,8 @@ def tiny_clip(folder, words=(), bpe_file=None, dim: int = 32, layers: int = 1,
     c = tf.CLIPTextConfig(vocab_size=len(tok), hidden_size=dim, intermediate_size=2 * dim,
                           num_hidden_layers=layers,
                           num_attention_heads=heads, max_position_embeddings=77, projection_dim=dim,
-                          bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+                          bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                          pad_token_id=tok.pad_token_id)
     tf.CLIPTextModel(c).save_pretrained(folder)
     return Path(folder)
 
@@ -348,7 +358,8 @@ class VideoAutoencoder(nn.Module):
         n, c, z = int(math.log2(cfg.ae_down)), cfg.ae_channels, cfg.latent_channels
         enc, chans = [nn.Conv3d(3, c, (3, 4, 4), (1, 2, 2), 1), nn.SiLU()], [c]
         for _ in range(n - 1):
-            enc += [nn.Conv3d(chans[-1], 2 * chans[-1], (3, 4, 4), (1, 2, 2), 1), nn.SiLU()]; chans.append(2 * chans[-1])
+            enc += [nn.Conv3d(chans[-1], 2 * chans[-1], (3, 4, 4), (1, 2, 2), 1), nn.SiLU()]
+            chans.append(2 * chans[-1])
         c = chans[-1]
         self.encoder = nn.Sequential(*enc, nn.Conv3d(c, c, (4, 3, 3), (2, 1, 1), 1), nn.SiLU(),
                                      nn.Conv3d(c, z, 1))
@@ -462,7 +473,8 @@ class Denoiser(nn.Module):
         self.pooled = nn.Linear(text_dim, 4 * d)
         self.inp = nn.Conv3d(z, d, 3, 1, 1)
         self.res = nn.ModuleList([ResBlock3D(d, 4 * d) for _ in range(cfg.depth)])
-        self.attn = nn.ModuleList([TemporalTransformer(d, cfg.heads, text_dim, cfg.frames // 2) for _ in range(cfg.depth)])
+        self.attn = nn.ModuleList([TemporalTransformer(d, cfg.heads, text_dim, cfg.frames // 2)
+                                   for _ in range(cfg.depth)])
         self.out = nn.Sequential(nn.GroupNorm(8, d), nn.SiLU(), nn.Conv3d(d, z, 3, 1, 1))
         nn.init.zeros_(self.out[-1].weight); nn.init.zeros_(self.out[-1].bias)
 
@@ -601,7 +613,8 @@ def folder_clips(cfg: T2VConfig, split: str = 'train'):
     if not folder.exists(): raise FileNotFoundError(f"no dataset folder or video at {folder}")
     ds = VideoClips(folder, frames=cfg.frames, stride=cfg.clip_stride or None,
                     fps=cfg.clip_fps or None,
-                    size=cfg.size, captions=cfg.captions or 'auto', split=split, test_fraction=cfg.test_fraction,
+                    size=cfg.size, captions=cfg.captions or 'auto', split=split,
+                    test_fraction=cfg.test_fraction,
                     seed=cfg.seed, uint8=True)
     if not ds.captions:
         raise VidlabError(f"{folder}: no captions.csv / captions.jsonl and no class subfolders: "
@@ -609,33 +622,10 @@ def folder_clips(cfg: T2VConfig, split: str = 'train'):
                           f"condition on (see the layout in the chapter), or pass --captions FILE")
     return ds
 
-class StepBatches(torch.utils.data.Dataset):
-    """Item `step` = a batch of `batch` random items of `ds` drawn with `step_generator(seed,
-    step)`, collated."""
-    def __init__(self, ds, batch: int, seed: int): self.ds, self.batch, self.seed = ds, batch, seed
-    def __len__(self): return 2**62
-    def __getitem__(self, step):
-        idx = torch.randint(0, len(self.ds), (self.batch,),
-                            generator=step_generator(self.seed, step))
-        return torch.utils.data.default_collate([self.ds[i] for i in idx.tolist()])
-
-class StepLoader:
-    """`batches(step)` for `fit`: the batches of `StepBatches`, decoded ahead by `workers`
-    DataLoader workers."""
-    def __init__(self, ds, batch: int, seed: int, steps: int, workers: int = 0):
-        self.sb, self.steps, self.workers, self.it, self.next = StepBatches(ds, batch, seed), steps, workers, None, None
-    def __call__(self, step: int):
-        # (re)start at this step: a resumed run continues here
-        if self.it is None or step != self.next:
-            self.it = iter(torch.utils.data.DataLoader(self.sb, batch_size=None,
-                                                       sampler=range(step, self.steps),
-                                                       num_workers=self.workers))
-        self.next = step + 1
-        return next(self.it)
-
 def as_uint8(v: torch.Tensor) -> torch.Tensor:
     return v if v.dtype == torch.uint8 else (v.clamp(0, 1) * 255).round().to(torch.uint8)
-def as_float(v: torch.Tensor) -> torch.Tensor: return v.float() / 255 if v.dtype == torch.uint8 else v.float()
+def as_float(v: torch.Tensor) -> torch.Tensor:
+    return v.float() / 255 if v.dtype == torch.uint8 else v.float()
 
 def training_data(cfg: T2VConfig, chunk: int = 256):
     "(videos as uint8 (N,T,H,W,3), captions) of the synthetic set, made in chunks."
@@ -660,13 +650,15 @@ class T2VOutput:
     frames: object
 
 def _check_int(name, v, lo, hi=None):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo or (hi is not None and v > hi):
+    if (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo
+            or (hi is not None and v > hi)):
         rng = f'in {lo}..{hi}' if hi is not None else f'>= {lo}'
         raise ValueError(f"{name} must be an integer {rng}, got {v!r}")
     return int(v)
 
 def _check_float(name, v, lo, hi=None):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not math.isfinite(v) or v < lo \
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) \
+            or not math.isfinite(v) or v < lo \
             or (hi is not None and v > hi):
         rng = f'in [{lo}, {hi}]' if hi is not None else f'>= {lo}'
         raise ValueError(f"{name} must be a finite number {rng}, got {v!r}")
@@ -678,7 +670,7 @@ def to_pil(videos: torch.Tensor) -> list:
     return [[Image.fromarray(f) for f in np.asarray(to_uint8(v))] for v in videos]
 
 def _load_part(path, cls):
-    "A registered model from `path` that must be a `cls` (by name: a notebook may redefine the class)."
+    "A registered model from `path` that must be a `cls` (by name: a notebook may redefine it)."
     m = load_checkpoint(path).model
     if type(m).__name__ != cls.__name__:
         raise VidlabError(f"{path} holds a {type(m).__name__}, not a {cls.__name__}")
@@ -700,7 +692,8 @@ class TextToVideoPipeline(nn.Module):
     def device(self): return next(self.denoiser.parameters()).device
 
     def check_prompts(self, prompt, what='prompt') -> list[str]:
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt) if isinstance(prompt, (list, tuple)) else None
+        prompts = ([prompt] if isinstance(prompt, str)
+                   else list(prompt) if isinstance(prompt, (list, tuple)) else None)
         if prompts is None: raise ValueError(f"{what} must be a string or a list of strings, got "
                                              f"{type(prompt).__name__}")
         if not prompts or any(not isinstance(p, str) or not p.strip() for p in prompts):
@@ -737,7 +730,8 @@ class TextToVideoPipeline(nn.Module):
                  num_inference_steps: int | None = None,
                  guidance_scale: float | None = None, generator: torch.Generator | None = None, *,
                  seed: int | None = None, negative_prompt=None, height: int | None = None,
-                 width: int | None = None, num_videos_per_prompt: int = 1, eta: float | None = None) -> torch.Tensor:
+                 width: int | None = None, num_videos_per_prompt: int = 1,
+                 eta: float | None = None) -> torch.Tensor:
         """Videos (B,T,H,W,3) in [0,1] as a torch tensor on the CPU; `seed` makes a generator when
         none is given."""
         prompts, n = self.check_prompts(prompt), self.check_frames(num_frames)
@@ -748,14 +742,16 @@ class TextToVideoPipeline(nn.Module):
         eta = _check_float('eta', self.cfg.eta if eta is None else eta, 0.0, 1.0)
         k = _check_int('num_videos_per_prompt', num_videos_per_prompt, 1, 256)
         H, W = self.check_size('height', height), self.check_size('width', width)
-        neg = [''] * len(prompts) if negative_prompt is None else self.check_prompts(negative_prompt, 'negative_prompt')
+        neg = ([''] * len(prompts) if negative_prompt is None
+               else self.check_prompts(negative_prompt, 'negative_prompt'))
         if len(neg) == 1: neg = neg * len(prompts)
         if len(neg) != len(prompts):
             raise ValueError(f"negative_prompt: {len(neg)} prompts for {len(prompts)} prompts "
                              f"(give one, or one each)")
         if generator is not None and not isinstance(generator, torch.Generator):
             raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-        if generator is None and seed is not None: generator = torch.Generator().manual_seed(_check_int('seed', seed, 0))
+        if generator is None and seed is not None:
+            generator = torch.Generator().manual_seed(_check_int('seed', seed, 0))
         prompts, neg = [p for p in prompts for _ in range(k)], [p for p in neg for _ in range(k)]
         self.eval()
         cond = self.text_encoder(prompts)
@@ -774,7 +770,8 @@ class TextToVideoPipeline(nn.Module):
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
         v = self.generate(prompt, num_frames, num_inference_steps, guidance_scale, generator, **kw)
-        return T2VOutput(v.numpy() if output_type == 'np' else v if output_type == 'pt' else to_pil(v))
+        return T2VOutput(v.numpy() if output_type == 'np' else v if output_type == 'pt'
+                         else to_pil(v))
 
     def save_pretrained(self, path) -> Path:
         path = Path(path); path.mkdir(parents=True, exist_ok=True)
@@ -793,8 +790,8 @@ class TextToVideoPipeline(nn.Module):
         if (path/'pipeline'/'config.json').exists(): path = path/'pipeline'
         if not (path/'config.json').exists():
             raise FileNotFoundError(f"no text-to-video pipeline at {path} (no config.json): train "
-                                    f"one with "
-                                    f"`vidlab t2v train`, or leave out --model_dir to use the shipped one")
+                                    f"one with `vidlab t2v train`, or leave out --model_dir to use "
+                                    f"the shipped one")
         cfg = T2VConfig.load(path/'config.json')
         te = load_text_encoder(path/'text_encoder', cfg.max_text_len)
         vae = _load_part(path/'vae.pt', VideoAutoencoder)
@@ -818,7 +815,8 @@ class Probe(nn.Module):
     def __init__(self, cfg: T2VConfig | None = None, ch: int = 32):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(9, ch, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(ch, ch, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(9, ch, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(ch, ch, 3, 1, 1),
+                                      nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(ch, 2 * ch, 3, 1, 1), nn.ReLU(), nn.AdaptiveMaxPool2d(1), nn.Flatten())
         self.heads = nn.ModuleList([nn.Linear(2 * ch, n) for n in (len(SHAPES), len(COLORS),
                                                                    len(MOTIONS))])
@@ -833,7 +831,8 @@ def degrade(x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
     "Random blur (half the clips), brightness and noise: the probe's augmentation."
     B, T, H, W, C = x.shape
     k = torch.tensor([1., 2., 1.]); k = (k[:, None] * k[None]) / 16
-    blurred = F.conv2d(x.permute(0, 1, 4, 2, 3).reshape(-1, 1, H, W), k[None, None], padding=1).view(B, T, C, H, W).permute(0, 1, 3, 4, 2)
+    blurred = F.conv2d(x.permute(0, 1, 4, 2, 3).reshape(-1, 1, H, W), k[None, None],
+                       padding=1).view(B, T, C, H, W).permute(0, 1, 3, 4, 2)
     m = (torch.rand(B, 1, 1, 1, 1, generator=g) < 0.5).float()
     x = m * blurred + (1 - m) * x
     x = x * (0.7 + 0.4 * torch.rand(B, 1, 1, 1, 1, generator=g))
@@ -897,13 +896,14 @@ def make_text_encoder(cfg: T2VConfig, captions=()) -> TextEncoder:
     te.source, te.known_words = str(cfg.text_encoder), caption_words(captions)
     return te
 
-def _is_dataset(x) -> bool: return isinstance(x, torch.utils.data.Dataset) and not torch.is_tensor(x)
+def _is_dataset(x) -> bool:
+    return isinstance(x, torch.utils.data.Dataset) and not torch.is_tensor(x)
 
-def clip_batches(clips, batch: int, seed: int, steps: int, workers: int = 0):
+def clip_batches(clips, batch: int, seed: int, workers: int = 0):
     """batches(step) -> (videos (B,T,H,W,3) uint8 or float, indices, step) from a tensor or a
     streamed dataset."""
-    if _is_dataset(clips):
-        load = StepLoader(clips, batch, seed, steps, workers)
+    if _is_dataset(clips):                      # the whole batch on every rank: `fit` shards it
+        load = step_batches(clips, batch, seed, workers, rank=0, world=1)
         return lambda step: (load(step)['video'], None, step)
     def get(step):
         idx = torch.randint(0, len(clips), (min(batch, len(clips)),),
@@ -920,13 +920,17 @@ def train_autoencoder(vae: VideoAutoencoder, clips, cfg: T2VConfig, progress: bo
                       ckpt_path=None, resume: bool = False) -> History:
     """Fit `vae` to reconstruct `clips` (a tensor or a streamed dataset; resumable), then
     standardise its latents."""
-    h = fit(vae, lambda m, b: autoencoder_loss(m, b), clip_batches(clips, 16, cfg.seed,
-                                                                   cfg.ae_steps, cfg.workers),
-            cfg.ae_steps, lr=cfg.ae_lr, sched='cosine', clip=1.0, progress=progress, plot=False, desc='autoencoder',
-            config=cfg, ckpt_path=ckpt_path, ckpt_every=max(1, cfg.ae_steps // 4) if ckpt_path else None,
+    h = fit(vae, lambda m, b: autoencoder_loss(m, b),
+            clip_batches(clips, cfg.ae_batch, cfg.seed, cfg.workers),
+            cfg.ae_steps, lr=cfg.ae_lr, sched='cosine', clip=1.0, progress=progress, plot=False,
+            desc='autoencoder',
+            config=cfg, ckpt_path=ckpt_path,
+            ckpt_every=max(1, cfg.ae_steps // 4) if ckpt_path else None,
             resume=resume)
+    vae.zero_grad(set_to_none=True)     # its last gradients would count in the denoiser's clip norm
     dev = next(vae.parameters()).device
-    sample = clip_batches(clips, 32, cfg.seed + 7, 1, cfg.workers)(0)[0] if _is_dataset(clips) else clips[:512]
+    sample = (clip_batches(clips, 32, cfg.seed + 7, cfg.workers)(0)[0] if _is_dataset(clips)
+              else clips[:512])
     vae.standardise(as_float(sample).to(dev))
     return h
 
@@ -934,7 +938,8 @@ def denoiser_batches(source, captions, cfg: T2VConfig):
     """batches(step) -> (latents or uint8 clips, captions with `cond_drop` of them emptied, noise
     seed): from precomputed latents (with `captions`) or a streamed dataset of captioned clips
     (encoded in the loss)."""
-    load = StepLoader(source, cfg.batch_size, cfg.seed + 1, cfg.steps, cfg.workers) if _is_dataset(source) else None
+    load = (step_batches(source, cfg.batch_size, cfg.seed + 1, cfg.workers, rank=0, world=1)
+            if _is_dataset(source) else None)
     def batches(step):
         g = step_generator(cfg.seed + 1, step)
         if load is None:
@@ -985,7 +990,8 @@ def evaluate_shapes(pipe: TextToVideoPipeline, cfg: T2VConfig,
     n = per * len(held)
     return probe, dict(probe_on_real=real, held_out=ho, held_out_clips=n,
                        held_out_ci95=ci95(ho['all'], n),
-                       seen=sn, unconditional=base, chance_all=1 / (len(SHAPES) * len(COLORS) * len(MOTIONS)))
+                       seen=sn, unconditional=base,
+                       chance_all=1 / (len(SHAPES) * len(COLORS) * len(MOTIONS)))
 
 @torch.no_grad()
 def retrieval_accuracy(pipe: TextToVideoPipeline, videos: torch.Tensor, captions, candidates=None,
@@ -1019,7 +1025,8 @@ def evaluate_folder(pipe: TextToVideoPipeline, cfg: T2VConfig, train_caps=(),
     from vidlab.metrics import psnr
     try: test = folder_clips(cfg, 'test')
     except VidlabError as e: return dict(held_out=f'none: {e}')
-    items = [test[i] for i in torch.linspace(0, len(test) - 1, min(max_clips, len(test))).long().unique().tolist()]
+    pick = torch.linspace(0, len(test) - 1, min(max_clips, len(test))).long().unique()
+    items = [test[i] for i in pick.tolist()]
     v = torch.stack([as_float(it['video']) for it in items]); caps = [it['caption'] for it in items]
     with torch.no_grad(): rec = pipe.vae(v.to(pipe.device)).clamp(0, 1).cpu()
     d = cfg.ae_down
@@ -1062,8 +1069,8 @@ def train_t2v(cfg: T2VConfig | None = None, out_dir=None, data=None, progress: b
     if _is_dataset(clips): source = clips                         # streamed: encoded batch by batch
     else:
         with torch.no_grad():
-            source = torch.cat([vae.encode(as_float(clips[i:i + 64]).to(dev)) for i in range(0,
-                                                                                             len(clips), 64)])
+            source = torch.cat([vae.encode(as_float(clips[i:i + 64]).to(dev))
+                                for i in range(0, len(clips), 64)])
     seed_everything(cfg.seed + 1)
     pipe = TextToVideoPipeline(cfg, te, vae).to(dev)
     params = list(pipe.denoiser.parameters()) + ([] if te.frozen else list(te.parameters()))
@@ -1071,12 +1078,15 @@ def train_t2v(cfg: T2VConfig | None = None, out_dir=None, data=None, progress: b
     h = fit(pipe, denoiser_loss, denoiser_batches(source, captions, cfg), cfg.steps, opt=opt,
             sched='cosine',
             clip=1.0, progress=progress, plot=plot, desc='denoiser', config=cfg,
-            ckpt_path=out/'checkpoint.pt' if out else None, ckpt_every=max(1, cfg.steps // 10) if out else None,
+            ckpt_path=out/'checkpoint.pt' if out else None,
+            ckpt_every=max(1, cfg.steps // 10) if out else None,
             resume=resume)
     pipe.eval()
     metrics = dict(train_seconds=round(time.perf_counter() - t0, 1), clips=len(clips),
                    final_loss=h.last('loss'),
-                   ae_final_loss=ae_h.last('loss'), status=h.status, text_encoder=te.source, device=str(dev))
+                   ae_final_loss=ae_h.last('loss'), status=h.status, text_encoder=te.source,
+                   device=str(dev))
+    if h.status == 'estimate': return T2VRun(pipe, h, ae_h, out, metrics)     # --estimate only
     probe = None
     if evaluate and cfg.data == 'shapes':
         probe, m = evaluate_shapes(pipe, cfg, progress)
@@ -1105,10 +1115,11 @@ def ship_pipeline(run_or_pipeline, dest=None, metrics: dict | None = None) -> Pa
     shutil.copytree(src, dest)
     c = pipe.cfg
     lines = [f"# t2v_small: the text-to-video pipeline shipped with vidlab", '',
-             f"Made by `vidlab t2v train --config data/configs/t2v_default.yaml` (T2VConfig.slow()): "
-             f"{c.n_clips} captioned moving-shape clips of {c.size}x{c.size}x{c.frames}, seed {c.seed}, "
-             f"{c.steps} denoiser steps; the compositions {', '.join(c.held_out)} were held out of training.",
-             '', 'It knows only the words: ' + ', '.join(w for w in pipe.text_encoder.known_words) + '.']
+             f"Made by `vidlab t2v train --config data/configs/t2v_default.yaml` "
+             f"(T2VConfig.slow()): {c.n_clips} captioned moving-shape clips of "
+             f"{c.size}x{c.size}x{c.frames}, seed {c.seed}, {c.steps} denoiser steps; the "
+             f"compositions {', '.join(c.held_out)} were held out of training.",
+             '', 'It knows only the words: ' + ', '.join(pipe.text_encoder.known_words) + '.']
     if metrics: lines += ['', 'Measured (tests/benchmarks/bench_t2v.py): ' + json.dumps(metrics)]
     (dest/'README.md').write_text('\n'.join(lines) + '\n')
     return dest
@@ -1121,7 +1132,8 @@ def diversity(pipe: TextToVideoPipeline, prompts, n: int = 4, **kw) -> float:
     ds = []
     for i, p in enumerate(prompts):
         v = pipe.generate([p] * n, seed=100 + i, **kw)
-        ds.append(torch.stack([(v[a] - v[b]).abs().mean() for a in range(n) for b in range(a + 1, n)]).mean())
+        pairs = [(v[a] - v[b]).abs().mean() for a in range(n) for b in range(a + 1, n)]
+        ds.append(torch.stack(pairs).mean())
     return torch.stack(ds).mean().item()
 
 def guidance_sweep(pipe, probe, combos, scales=(0.0, 1.0, 3.0, 5.0), per: int = 2,
@@ -1140,7 +1152,8 @@ def steps_sweep(pipe, probe, combos, steps=(5, 10, 25, 50), per: int = 2,
                 etas=(0.0, 1.0)) -> list[dict]:
     "Caption accuracy for each sampler (eta) and number of sampling steps."
     return [dict(sampler='DDIM' if eta == 0 else f'ancestral (eta={eta:g})', steps=s,
-                 **caption_accuracy(pipe, probe, combos, per, steps=s, eta=eta)) for eta in etas for s in steps]
+                 **caption_accuracy(pipe, probe, combos, per, steps=s,
+                                    eta=eta)) for eta in etas for s in steps]
 
 
 # %% ../nbs/50_t2v.ipynb #bb163515
@@ -1148,7 +1161,8 @@ def panel_generate(pipe: TextToVideoPipeline, text: str, frames: int, steps: int
                    seed: int,
                    scale: int = 4) -> dict:
     "The panel's Generate: {prompt: video} (enlarged `scale` times for viewing)."
-    v = pipe.generate(text, num_frames=frames, num_inference_steps=steps, guidance_scale=guidance, seed=seed)[0]
+    v = pipe.generate(text, num_frames=frames, num_inference_steps=steps, guidance_scale=guidance,
+                      seed=seed)[0]
     return {text: v.repeat_interleave(scale, 1).repeat_interleave(scale, 2)}
 
 def panel_train(cfg: T2VConfig) -> TextToVideoPipeline:
@@ -1169,7 +1183,8 @@ def t2v_panel(pipe: TextToVideoPipeline | None = None, cfg: T2VConfig | None = N
                                         description='guidance'),
                  seed=W.IntText(value=0, description='seed'))
     return ControlPanel(cfg, train=lambda c: panel_train(c), state=pipe, extra=extra, fps=cfg.fps,
-                        actions={'Generate': lambda p, c, **kw: panel_generate(p, **kw)}, only=['steps', 'lr', 'cond_drop', 'guidance'],
+                        actions={'Generate': lambda p, c, **kw: panel_generate(p, **kw)},
+                        only=['steps', 'lr', 'cond_drop', 'guidance'],
                         title='Text-to-video diffusion')
 
 # %% ../nbs/50_t2v.ipynb #3ddc3ffe
@@ -1187,8 +1202,8 @@ def resolve_model_dir(model_dir) -> Path:
         p = shipped_pipeline()
         if not (p/'config.json').exists():
             raise VidlabError(f"no --model_dir, and the shipped pipeline is missing from this "
-                              f"install ({p}): "
-                              f"train one with `vidlab t2v train --output_dir runs/t2v` and pass --model_dir runs/t2v")
+                              f"install ({p}): train one with `vidlab t2v train --output_dir "
+                              f"runs/t2v` and pass --model_dir runs/t2v")
         return p
     p = Path(model_dir)
     if (p/'pipeline'/'config.json').exists(): return p/'pipeline'
@@ -1203,7 +1218,8 @@ def resolve_model_dir(model_dir) -> Path:
          args=[arg('--output_dir', '--out', dest='output_dir',
                    help='run folder (default: runs/t2v-<time>)'),
                arg('--resume', action='store_true',
-                   help='continue the run in --output_dir (autoencoder and denoiser) from its saved state'),
+                   help='continue the run in --output_dir (autoencoder and denoiser) from its '
+                        'saved state'),
                arg('--no_eval', action='store_true',
                    help='skip the probe evaluation (caption accuracy) at the end'),
                arg('--device', help='cpu, cuda, mps (default: the best here)')])
@@ -1216,6 +1232,7 @@ def train_cmd(ns):
           f"{'x'.join(map(str, cfg.latent_shape))}, {cfg.steps} denoiser steps, text encoder: "
           f"{cfg.text_encoder or 'small CLIPTextModel trained here'}", flush=True)
     r = train_t2v(cfg, out, resume=ns.resume, device=ns.device, evaluate=not ns.no_eval)
+    if r.history.status == 'estimate': return 0
     m = r.metrics
     if 'held_out' in m:
         print(table([dict(captions=k, **m[k]) for k in ('seen', 'held_out', 'unconditional')]))
@@ -1264,8 +1281,9 @@ def generate_cmd(ns):
                                f"shapes): pass --model_dir for your own", flush=True)
     pipe = TextToVideoPipeline.from_pretrained(d)
     eta = ns.eta if ns.eta is not None else (1.0 if ns.sampler == 'ddpm' else 0.0)
-    steps = ns.steps if ns.steps is not None else (pipe.cfg.timesteps if ns.sampler == 'ddpm' and ns.eta is None
-                                                   else pipe.cfg.sample_steps)
+    ddpm = ns.sampler == 'ddpm' and ns.eta is None             # DDPM: all T steps unless told
+    steps = (ns.steps if ns.steps is not None else pipe.cfg.timesteps if ddpm
+             else pipe.cfg.sample_steps)
     v = pipe.generate(ns.text, ns.num_frames, steps, ns.guidance_scale, seed=ns.seed, eta=eta,
                       negative_prompt=ns.negative_prompt, num_videos_per_prompt=ns.num_videos)
     v = hstack(*v) if len(v) > 1 else v[0]
@@ -1293,13 +1311,15 @@ def demo(out_dir, per: int = 8) -> dict:
     ours, unc = pipe.generate(prompts, seed=1), pipe.generate(prompts, seed=1, guidance_scale=0.0)
     return dict(headline=dict(task='text to video', data=f'held-out compositions ({len(held)} '
                                                          f'captions never '
-                              f'trained on, {per * len(held)} clips)', metric='all 3 attributes right (probe)',
-                              model=acc['all'], baseline=base['all'], baseline_name='guidance 0 (ignores the text)',
+                              f'trained on, {per * len(held)} clips)',
+                              metric='all 3 attributes right (probe)',
+                              model=acc['all'], baseline=base['all'],
+                              baseline_name='guidance 0 (ignores the text)',
                               higher_is_better=True),
                 panels=[('real clips', hstack(*truth)), ('model', hstack(*ours)),
                         ('guidance 0', hstack(*unc))],
-                look_for=f"left to right: {'; '.join(prompts)}: colour, shape and direction should match the "
-                         f"real clips in the top row; with guidance 0 they do not",
+                look_for=f"left to right: {'; '.join(prompts)}: colour, shape and direction should "
+                         f"match the real clips in the top row; with guidance 0 they do not",
                 fps=cfg.fps, probe_on_real=real['all'], shape=acc['shape'], color=acc['color'],
                 motion=acc['motion'])
 
