@@ -1,5 +1,5 @@
 "The neural SDE chapter from the outside: `vidlab sde prepare-data | train | generate` end to end, and bad inputs."
-import json, os, subprocess, sys
+import json, math, os, subprocess, sys
 from pathlib import Path
 import pytest
 import torch
@@ -83,7 +83,7 @@ def test_reproducible_and_ode_samples_z0(trained):
     ctx = torch.rand(2, 4, 32, 32, 3)
     a, b = predict(model, ctx, num_samples=3, seed=7), predict(model, ctx, num_samples=3, seed=7)
     assert torch.equal(a, b)
-    p = predict(model, ctx, num_samples=3, diffusion_scale=0)
+    p = predict(model, ctx, num_samples=3, diffusion_scale=0, z0='mean')
     assert torch.allclose(p[:, 0], p[:, 2], atol=1e-6)         # no noise, mean z0: one future
     ode = LatentSDE(model.cfg.replace(model_type='latent_ode'))
     ode.load_state_dict(model.state_dict())
@@ -149,6 +149,31 @@ def test_tensorboard_missing_is_a_clear_error(tmp_path):
     r = vidlab('train', '--config', CONFIGS/'sde_fast.yaml', *TINY, '--tensorboard', 'true',
                '--output_dir', tmp_path/'tb', check=False)
     assert r.returncode == 2 and 'tensorboard' in r.stderr and 'pip install' in r.stderr, r.stderr
+
+
+def test_tensorboard_asked_but_missing_is_a_clear_error(monkeypatch, tmp_path):
+    "Even where tensorboard is installed: an import that fails gives one line that says what to install."
+    from vidlab.core import ConfigError
+    from vidlab.sde import tb_writer
+    monkeypatch.setitem(sys.modules, 'torch.utils.tensorboard', None)       # import fails
+    with pytest.raises(ConfigError, match=r"pip install 'vidlab\[tensorboard\]'"):
+        tb_writer(SDEConfig.fast(tensorboard=True), tmp_path)
+    assert tb_writer(SDEConfig.fast(), tmp_path) is None                     # not asked: no writer
+
+
+def test_tensorboard_logs_total_loss_parts_and_heldout_curve(tmp_path):
+    pytest.importorskip('tensorboard')
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    cfg = SDEConfig.fast(frame_size=32, train_size=24, batch_size=4, eval_size=4, num_samples=2, tensorboard=True)
+    train_sde(cfg, tmp_path/'tb', progress=False)
+    ea = EventAccumulator(str(tmp_path/'tb'/'tensorboard')); ea.Reload()
+    tags = set(ea.Tags()['scalars'])
+    for tag in ('train/loss', 'train/rec', 'train/kl0', 'train/kl_path', 'train/consistency', 'train/ae',
+                'train/neg_elbo', 'heldout/psnr', 'heldout/ssim', 'heldout/copy_psnr', 'heldout/diversity',
+                'test/best_psnr_mean'):
+        assert tag in tags, (tag, sorted(tags))
+    assert len(ea.Scalars('heldout/psnr')) >= 2                               # a curve, not a point
+    assert all(math.isfinite(e.value) for e in ea.Scalars('train/loss'))
 
 
 @pytest.mark.parametrize('kind', ['ucf101', 'kinetics', 'custom'])
