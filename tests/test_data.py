@@ -263,3 +263,23 @@ def test_kinetics_older_validate_csv(tmp_path):
     root = data.fake_kinetics(tmp_path/'k', split='val')
     (root/'annotations'/'val.csv').rename(root/'annotations'/'validate.csv')    # the DeepMind tarball's name
     with pytest.warns(UserWarning): assert len(data.prepare_kinetics(root, 'val')) == 4
+
+def test_step_batches_shard_over_ranks(videos):
+    "Under N processes each rank's step_batches reads its contiguous share of the global batch, with workers."
+    ds = data.VideoClips(videos, frames=4, size=8)
+    for step in (0, 3):
+        whole = [i for i in next(iter(data.StepSampler(len(ds), 4, seed=5, start=step)))]
+        shares = [next(iter(data.StepSampler(len(ds), 4, seed=5, start=step, rank=r, world=2))) for r in range(2)]
+        assert shares[0] + shares[1] == whole
+    one = data.step_batches(ds, 4, seed=5, num_workers=2, rank=0, world=1)(2)
+    two = [data.step_batches(ds, 4, seed=5, num_workers=2, rank=r, world=2)(2) for r in range(2)]
+    torch.testing.assert_close(torch.cat([b['video'] for b in two]), one['video'])
+    assert sum((b['caption'] for b in two), []) == list(one['caption'])
+    assert data.step_batches(ds, 4, rank=1, world=2).sharded                  # fit does not cut it again
+    with pytest.raises(VidlabError, match='does not split over 3 ranks'): data.StepSampler(len(ds), 4, world=3)
+
+def test_vimeo_triplets_stream_with_workers(tmp_path):
+    "Triplets are read from disk by the DataLoader's workers, one item at a time."
+    ds = data.vimeo_triplets(data.fake_vimeo(tmp_path/'v', [f'0000{i}/0001' for i in range(1, 6)]), 'train')
+    batches = list(DataLoader(ds, batch_size=2, num_workers=2))
+    assert [b[0].shape[0] for b in batches] == [2, 2] and batches[0][2].shape == (2, 32, 32, 3)

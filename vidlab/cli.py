@@ -16,6 +16,7 @@ from .core import (Config, ConfigError, VidlabError, run_dir, save_json, mode, g
 from .media import VideoError
 from .metrics import table
 from .train import NonFiniteLoss
+from . import train
 
 # %% auto #0
 __all__ = ['COMMANDS', 'DEMOS', 'CORE_MODULES', 'arg', 'command', 'register_demo', 'load_chapters', 'add_config_args',
@@ -129,6 +130,9 @@ def _add_command(p, c, train: bool):
     if train and '--nproc' not in declared:
         p.add_argument('--nproc', type=int, default=1, metavar='N', help='train with N processes '
                                                                          '(torchrun)')
+    if train and '--estimate' not in declared:
+        p.add_argument('--estimate', action='store_true', help='print the time per step and memory '
+                       'measured over the first steps of each training phase, then stop')
     if c['config']: add_config_args(p, c['config'])
     p.set_defaults(_cmd=c)
 
@@ -136,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     load_chapters()
     p = argparse.ArgumentParser(prog='vidlab', description='vidlab: train and run the video '
                                                            'models of the vidlab book.')
+    p.add_argument('--threads', type=int, metavar='N', dest='_threads',
+                   help='CPU threads per process (default: the cores this process may use, '
+                        'shared by the processes of --nproc; or VIDLAB_THREADS / OMP_NUM_THREADS)')
     sub = p.add_subparsers(dest='chapter', metavar='CHAPTER', required=True)
     d = sub.add_parser('demo', help="run every chapter's quick run; write videos and a summary")
     d.add_argument('--out', help='output folder (default: runs/demo-<time>)')
@@ -179,23 +186,58 @@ def main(argv=None) -> int:
     "Entry point of the `vidlab` command."
     argv = list(sys.argv[1:] if argv is None else map(str, argv))
     ns = build_parser().parse_args(argv)
+    if ns._threads is not None and ns._threads < 1:
+        print(f'vidlab: error: --threads must be >= 1, got {ns._threads}', file=sys.stderr)
+        return 2
     if getattr(ns, 'nproc', 1) > 1 and 'LOCAL_RANK' not in os.environ:
-        return _relaunch(argv, ns.nproc)
-    # torchrun: rank 0 speaks
+        return _relaunch(argv, ns.nproc, ns._threads)
+    if ns._threads: core.setup_torch(ns._threads)
+    # torchrun: rank 0 speaks; all ranks agree on the run folder before the command makes it
     if int(os.environ.get('RANK', 0)) > 0: sys.stdout = open(os.devnull, 'w')
-    rc = _main(ns, argv)
+    core.init_distributed()
+    with _estimating(getattr(ns, 'estimate', False)): rc = _main(ns, argv)
+    _leave_group()
     if os.environ.get('VIDLAB_RC_FILE') and int(os.environ.get('RANK', 0)) == 0:
         # for _relaunch: rank 0's exit status
         Path(os.environ['VIDLAB_RC_FILE']).write_text(str(rc))
     return rc
 
-def _relaunch(argv, nproc) -> int:
+def _leave_group():
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+
+def _estimating(on: bool):
+    """`--estimate`: every `fit` stops after its estimate (`VIDLAB_ESTIMATE=1`); a summary of them
+    at the end."""
+    import contextlib
+    @contextlib.contextmanager
+    def ctx():
+        if not on: yield; return
+        before, n = os.environ.get('VIDLAB_ESTIMATE'), len(train.ESTIMATES)
+        os.environ['VIDLAB_ESTIMATE'] = '1'
+        try: yield
+        finally:
+            if before is None: del os.environ['VIDLAB_ESTIMATE']
+            else: os.environ['VIDLAB_ESTIMATE'] = before
+        rows = train.ESTIMATES[n:]
+        print('\nestimate (measured over the first steps; nothing was trained):' if rows else
+              '\nestimate: this command ran no training steps to measure')
+        if rows: print(table([dict(phase=r['desc'], device=r['device'], s_per_step=r['s_per_step'],
+                                   steps_left=r['steps_left'],
+                                   time_left=train._fmt_time(r['seconds_left']),
+                                   peak_memory=r['memory']) for r in rows], floatfmt='.3g'))
+    return ctx()
+
+def _relaunch(argv, nproc, threads=None) -> int:
     """Run the command under torchrun; return rank 0's exit status (torchrun itself says 1 whatever
     went wrong)."""
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         rc_file = Path(d)/'rc'
         env = {**os.environ, 'VIDLAB_RC_FILE': str(rc_file)}
+        # the cores shared by the ranks (torchrun's own default is one thread each)
+        if 'OMP_NUM_THREADS' not in env:
+            env['OMP_NUM_THREADS'] = str(threads or max(1, core.available_cpus() // nproc))
         p = subprocess.Popen(torchrun_argv(argv, nproc), env=env)
         while True:
             try: rc = p.wait(); break

@@ -14,10 +14,11 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['LOCK', 'LOCKED', 'REGISTRY', 'is_fast', 'mode', 'get_device', 'seed_everything', 'setup_torch', 'VidlabError',
-           'ConfigError', 'knob', 'type_hints', 'Config', 'atomic_save', 'atomic_write_text', 'save_json', 'load_json',
-           'is_main', 'lock_run', 'release_run', 'run_dir', 'qualname', 'locate', 'register', 'registered',
-           'save_checkpoint', 'Checkpoint', 'read_checkpoint', 'load_checkpoint']
+__all__ = ['LOCK', 'LOCKED', 'REGISTRY', 'is_fast', 'mode', 'get_device', 'seed_everything', 'available_cpus', 'default_threads',
+           'setup_torch', 'VidlabError', 'ConfigError', 'knob', 'type_hints', 'Config', 'atomic_save',
+           'atomic_write_text', 'save_json', 'load_json', 'is_main', 'lock_run', 'release_run', 'run_dir', 'qualname',
+           'locate', 'init_distributed', 'register', 'registered', 'save_checkpoint', 'Checkpoint', 'read_checkpoint',
+           'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #446957db
 def _flag(name): return os.environ.get(name, '').strip().lower() not in ('', '0', 'false', 'no')
@@ -32,9 +33,12 @@ def mode() -> str: return 'fast' if is_fast() else 'full'
 
 # %% ../nbs/00_core.ipynb #20c834c8
 def get_device(pref: str | None = None) -> torch.device:
-    "The best device here (cuda, then mps, then cpu), unless `pref` names one."
+    """The best device here (cuda, then mps, then cpu), unless `pref` names one; under torchrun,
+    this process's own GPU."""
     if pref: return torch.device(pref)
-    if torch.cuda.is_available(): return torch.device('cuda')
+    if torch.cuda.is_available():
+        local = int(os.environ.get('LOCAL_RANK', 0))
+        return torch.device('cuda', local % torch.cuda.device_count())
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available():
         return torch.device('mps')
     return torch.device('cpu')
@@ -44,10 +48,31 @@ def seed_everything(seed: int = 0) -> int:
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     return seed
 
-def setup_torch():
-    """Under `nbdev_test` notebooks run two at a time on small machines: one thread each keeps them
-    from fighting."""
-    if _flag('IN_TEST'): torch.set_num_threads(1)
+def available_cpus() -> int:
+    "The CPU cores this process may use: its affinity mask, capped by a cgroup CPU quota."
+    n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+    try:                                          # cgroup v2: '<quota> <period>' or 'max <period>'
+        quota, period = Path('/sys/fs/cgroup/cpu.max').read_text().split()[:2]
+        if quota != 'max': n = min(n, max(1, int(quota) // int(period)))
+    except (OSError, ValueError): pass
+    return n
+
+def _positive_int(name):
+    v = os.environ.get(name, '').strip()
+    return int(v) if v.isdigit() and int(v) > 0 else None
+
+def default_threads() -> int:
+    """Torch threads for this process: `VIDLAB_THREADS`, else 1 under `nbdev_test`, else
+    `OMP_NUM_THREADS`, else the available cores shared by the processes torchrun started here."""
+    if _positive_int('VIDLAB_THREADS'): return _positive_int('VIDLAB_THREADS')
+    if _flag('IN_TEST'): return 1
+    if _positive_int('OMP_NUM_THREADS'): return _positive_int('OMP_NUM_THREADS')
+    return max(1, available_cpus() // int(os.environ.get('LOCAL_WORLD_SIZE', 1)))
+
+def setup_torch(threads: int | None = None) -> int:
+    "Set torch's thread count (`threads`, or `default_threads()`); returns it."
+    torch.set_num_threads(threads or default_threads())
+    return torch.get_num_threads()
 
 setup_torch()
 
@@ -295,6 +320,18 @@ def locate(name: str):
     from a file)."""
     mod, _, attr = name.rpartition('.')
     return getattr(importlib.import_module(mod), attr)
+
+# %% ../nbs/00_core.ipynb #c0de0004
+def init_distributed() -> tuple[int, int]:
+    """Join the process group `torchrun` describes in the environment, once: (rank, world size);
+    (0, 1) outside torchrun."""
+    import torch.distributed as dist
+    if int(os.environ.get('WORLD_SIZE', 1)) <= 1: return 0, 1
+    if not dist.is_initialized():
+        if torch.cuda.is_available():                 # this rank's GPU; CPU tensors through gloo
+            torch.cuda.set_device(get_device()); dist.init_process_group('cpu:gloo,cuda:nccl')
+        else: dist.init_process_group('gloo')
+    return dist.get_rank(), dist.get_world_size()
 
 # %% ../nbs/00_core.ipynb #a41913ff
 REGISTRY: dict[str, type] = {}

@@ -17,7 +17,8 @@ from .media import (read_video, read_image, write_video, extract_frames, resize_
                           VideoError, to_uint8)
 from .data import gray_scott, colorize, sample_image, sample_clip, IMAGES, CLIPS
 from .metrics import psnr_per_frame, ssim_per_frame, ssim, copy_last, table
-from .train import fit, History, plot_history
+from .train import fit, History, plot_history, rank_and_world, gather_batch, barrier
+from .core import is_main
 from .cli import command, arg, register_demo
 
 # %% auto #0
@@ -174,6 +175,16 @@ class NCA(nn.Module):
         y = moved[:, 3:] + c - c0 + keep * (moved[:, :3] - moved[:, 3:])
         return y.clamp(0, 1).permute(0, 2, 3, 1)
 
+    noise_shard = 0, 1                # (rank, world) while `pool_loss` trains under torchrun
+
+    def cell_noise(self, s: torch.Tensor) -> torch.Tensor:
+        """Uniform noise (B,1,h,w), one number per cell; in training under torchrun, this rank's
+        rows of the global batch's noise (so N processes draw what one process would)."""
+        rank, world = self.noise_shard
+        if world == 1: return torch.rand_like(s[:, :1])
+        B = len(s)
+        return torch.rand(B * world, 1, *s.shape[2:], device=s.device, dtype=s.dtype)[rank * B:][:B]
+
     def forward(self, s: torch.Tensor, update_rate: float | None = None) -> torch.Tensor:
         "One NCA step: perceive, update a random subset of cells, low-pass the update, clip."
         ds = self.update(perceive(s, self.kernels, self.cfg.padding))
@@ -182,7 +193,7 @@ class NCA(nn.Module):
     def apply_update(self, s, ds, update_rate=None):
         "Mask, low-pass and add the update `ds`, clip; turn the clock (if any) by one tick."
         rate = self.cfg.update_rate if update_rate is None else update_rate
-        if rate < 1: ds = ds * (torch.rand_like(s[:, :1]) < rate)
+        if rate < 1: ds = ds * (self.cell_noise(s) < rate)
         s = torch.clamp(s + lowpass(ds, self.cfg.padding), -1, 1)
         if not self.clock: return s
         # the shared phase (damaged cells take it back from the others)
@@ -339,25 +350,30 @@ def rollout_loss(m: NCA, s, x0, t, n: int, frames, cfg: NCAConfig, feats=None, t
 
 def pool_loss(tr: NCATrainer, b: dict, frames, feats=None, target=None):
     """One training step's loss: a batch from the pool (fresh starts, damage), its rollouts, the
-    pool updated."""
-    m, cfg, n, idx, T = tr.model, tr.cfg, b['n'], b['idx'], len(frames)
-    dev = frames.device
+    pool updated. Under torchrun `b` is this rank's share: the pool is one pool on every rank."""
+    m, cfg, n, T, dev = tr.model, tr.cfg, b['n'], len(frames), frames.device
+    rank, world = rank_and_world()
+    # the global batch (all ranks' shares): its start frames and damage are drawn as in one process
+    idx, bt, fresh, hit = (gather_batch(b[k].to(dev)) for k in ('idx', 't', 'fresh', 'hit'))
     t, s, x0 = tr.pool_t[idx], tr.pool_s[idx], tr.pool_x0[idx]
-    reset = b['fresh'].to(dev) | tr.pool_new[idx]
+    reset = fresh | tr.pool_new[idx]
     if cfg.mode == 'next-frame': reset |= t + n > T - 1
-    bt = b['t'].to(dev)
-    fresh = frames[bt] if cfg.mode == 'next-frame' else augment(frames[bt], b['g'])
-    x0 = torch.where(reset[:, None, None, None], fresh, x0)
+    start = frames[bt] if cfg.mode == 'next-frame' else augment(frames[bt], b['g'])
+    x0 = torch.where(reset[:, None, None, None], start, x0)
     t = torch.where(reset, bt, t)
-    enc = m.encode(x0)
-    # the latent keeps a picture of the frame
-    rec = F.mse_loss(m.decode(enc), x0)
-    s = torch.where(reset[:, None, None, None], enc, s)
-    hit = b['hit'].to(dev) & ~reset                                  # damage continued samples only
+    hit = hit & ~reset                                               # damage continued samples only
     if hit.any(): s = torch.where(hit[:, None, None, None], random_damage(s, hit.cpu(), b['g']), s)
-    loss, s = rollout_loss(m, s, x0, t, n, frames, cfg, feats, target)
-    with torch.no_grad():
-        tr.pool_s[idx], tr.pool_x0[idx], tr.pool_t[idx], tr.pool_new[idx] = s, x0, t + n, False
+    mine = slice(rank * len(b['idx']), (rank + 1) * len(b['idx']))  # this rank's rows
+    enc = m.encode(x0[mine])
+    # the latent keeps a picture of the frame
+    rec = F.mse_loss(m.decode(enc), x0[mine])
+    s0 = torch.where(reset[mine, None, None, None], enc, s[mine])
+    m.noise_shard = rank, world                   # draw the global batch's update noise, keep ours
+    try: loss, s1 = rollout_loss(m, s0, x0[mine], t[mine], n, frames, cfg, feats, target)
+    finally: m.noise_shard = 0, 1
+    with torch.no_grad():                         # every rank stores every rank's samples
+        tr.pool_s[idx], tr.pool_x0[idx] = gather_batch(s1.detach()), x0
+        tr.pool_t[idx], tr.pool_new[idx] = t + n, False
     return loss + cfg.recon_weight * rec, dict(recon=rec.item())
 
 # %% ../nbs/10_nca.ipynb #59aeee3e
@@ -617,15 +633,19 @@ def train_cmd(args):
     out = run_dir(args.out, name='nca')
     saved = args.resume and (out/'config.json').exists()
     cfg = NCAConfig.load(out/'config.json') if saved else args.cfg
-    frames = load_training_frames(cfg, args.video, args.frames_dir, resume=args.resume)
+    # torchrun: rank 0 extracts --video into --frames_dir, the other ranks then read the frames
+    if is_main(): frames = load_training_frames(cfg, args.video, args.frames_dir, resume=args.resume)
+    barrier()
+    if not is_main(): frames = load_training_frames(cfg, args.video, args.frames_dir, resume=True)
     frames = check_frames(frames, cfg)
     ckpt = Path(args.model_save_path) if args.model_save_path else out/'nca.pt'
     T, Hf, Wf, _ = frames.shape; p = cfg.cell_size
     print(f'{cfg.mode}: training on {T} frames of {Wf}x{Hf} '
           f'(latent grid {Wf // p}x{Hf // p} of {cfg.channels} '
           f'channels) for {cfg.num_epochs} steps')
-    cfg.save(out/'config.json')
+    if is_main(): cfg.save(out/'config.json')
     model, h = train_nca(cfg, frames, ckpt_path=out/'train_state.pt', resume=args.resume)
+    if not is_main(): return 0                            # rank 0 evaluates and writes the run
     save_checkpoint(ckpt, model, cfg)                     # only after training ended normally
     h.save(out/'history.json')
     plot_history(h, keys=['loss', 'eval_loss'], path=out/'training_progress.png')

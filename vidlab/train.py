@@ -17,11 +17,12 @@ import matplotlib
 import matplotlib.pyplot as plt
 from .core import (save_checkpoint, read_checkpoint, save_json, Config, VidlabError, _flag,
                          is_fast,
-                         _same_on_all_ranks)
+                         _same_on_all_ranks, init_distributed)
 
 # %% auto #0
-__all__ = ['History', 'plot_history', 'in_notebook', 'LivePlot', 'cosine_schedule', 'make_schedule', 'NonFiniteLoss',
-           'step_generator', 'rng_state', 'set_rng_state', 'shard_batch', 'fit']
+__all__ = ['ESTIMATES', 'History', 'plot_history', 'in_notebook', 'LivePlot', 'cosine_schedule', 'make_schedule', 'NonFiniteLoss',
+           'step_generator', 'rng_state', 'set_rng_state', 'rank_and_world', 'barrier', 'gather_batch', 'shard_batch',
+           'estimate_only', 'fit']
 
 # %% ../nbs/04_train.ipynb #fa4b9b42
 class History:
@@ -157,11 +158,29 @@ def _init_distributed(model) -> tuple[int, int]:
     """Join the process group torchrun describes in the environment (if any); every rank starts from
     rank 0's weights."""
     if int(os.environ.get('WORLD_SIZE', 1)) <= 1: return 0, 1
-    if not dist.is_initialized():
-        dist.init_process_group('nccl' if _device(model).type == 'cuda' else 'gloo')
+    init_distributed()
     with torch.no_grad():
         for t in model.state_dict().values(): dist.broadcast(t, src=0)
     return dist.get_rank(), dist.get_world_size()
+
+def rank_and_world() -> tuple[int, int]:
+    "This process's rank and the number of processes in the joined group ((0, 1) outside one)."
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+def barrier():
+    "Wait for every process of the joined group (nothing in one process)."
+    if rank_and_world()[1] > 1: dist.barrier()
+
+def gather_batch(x: torch.Tensor) -> torch.Tensor:
+    """The global batch of a per-rank tensor: every rank's `x` concatenated in rank order (the order
+    of `shard_batch`'s shards); `x` itself in one process. Shards must have equal shapes."""
+    _, world = rank_and_world()
+    if world == 1: return x
+    y = x.to(torch.uint8) if x.dtype == torch.bool else x.contiguous()     # gloo has no bool
+    parts = [torch.empty_like(y) for _ in range(world)]
+    dist.all_gather(parts, y)
+    return torch.cat(parts).to(x.dtype)
 
 def _mean_over_ranks(x: torch.Tensor, world: int) -> torch.Tensor:
     if world == 1: return x
@@ -173,21 +192,32 @@ def _average_grads(params, world: int):
     flat = torch.cat([g.flatten() for g in grads]); dist.all_reduce(flat); flat /= world
     for p, g in zip(params, flat.split([g.numel() for g in grads])): p.grad = g.view_as(p)
 
+def _is_seq(x): return isinstance(x, (list, tuple))
+
+def _samples(batch) -> bool:
+    "A batch that is itself one sequence of samples: a tensor, or a list of strings (captions)."
+    return torch.is_tensor(batch) or _is_seq(batch) and bool(batch) and all(isinstance(x, str)
+                                                                         for x in batch)
+
 def shard_batch(batch, rank: int, world: int):
-    """This rank's equal share of a global batch: tensors as long as the first one are cut along dim
-    0, the rest kept."""
-    if torch.is_tensor(batch): items = [batch]
-    elif isinstance(batch, dict): items = list(batch.values())
-    else: items = list(batch) if isinstance(batch, (list, tuple)) else []
-    lead = next((x for x in items if torch.is_tensor(x) and x.ndim), None)
-    if lead is None: return batch
-    n = lead.shape[0]
+    """This rank's equal share of a global batch: tensors, and lists or tuples (captions), as long
+    as the first tensor (else the first list) are cut along their first dimension; the rest kept."""
+    items = [batch] if _samples(batch) else list(batch.values()) if isinstance(batch, dict) else (
+        list(batch) if _is_seq(batch) else [])
+    sizes = ([len(x) for x in items if torch.is_tensor(x) and x.ndim]
+             + [len(x) for x in items if _is_seq(x)])
+    if not sizes: return batch
+    n = sizes[0]
     if n % world:
         raise VidlabError(f"the global batch ({n}) does not split into {world} equal shards: "
                           f"use a multiple of {world}")
-    cut = lambda x: x.chunk(world)[rank] if torch.is_tensor(x) and x.ndim and x.shape[0] == n else x
-    if torch.is_tensor(batch): return cut(batch)
-    if isinstance(batch, dict): return {k: cut(v) for k, v in batch.items()}
+    k = n // world
+    def cut(x):
+        if torch.is_tensor(x) and x.ndim and len(x) == n: return x[rank * k:(rank + 1) * k]
+        if _is_seq(x) and len(x) == n: return type(x)(x[rank * k:(rank + 1) * k])
+        return x
+    if _samples(batch): return cut(batch)
+    if isinstance(batch, dict): return {key: cut(v) for key, v in batch.items()}
     return type(batch)(cut(x) for x in batch)
 
 def _distributed_loader(dl, rank, world):
@@ -201,10 +231,19 @@ def _distributed_loader(dl, rank, world):
                       num_workers=dl.num_workers,
                       collate_fn=dl.collate_fn, pin_memory=dl.pin_memory, drop_last=dl.drop_last)
 
+ESTIMATES: list[dict] = []                 # every estimate printed by this process, for a summary
+
 def _print_estimate(desc, dev, per_step, left):
+    ESTIMATES.append(dict(desc=desc, device=str(dev), s_per_step=per_step, steps_left=left,
+                          seconds_left=per_step * left, memory=_peak_memory(dev)))
     print(f'{desc}: {per_step:.3g} s/step on {dev} (measured over the first steps), about '
           f'{_fmt_time(per_step * left)} '
           f'for the {left} steps left; peak memory so far {_peak_memory(dev)}', flush=True)
+
+def estimate_only() -> bool:
+    """True under `VIDLAB_ESTIMATE=1` (`--estimate` on a train command): `fit` stops after its
+    estimate, saving nothing."""
+    return _flag('VIDLAB_ESTIMATE')
 
 # %% ../nbs/04_train.ipynb #9e0a2b9f
 def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e-3, opt=None,
@@ -215,7 +254,7 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
         history: History | None = None, log_every: int = 10, progress: bool = True,
         estimate: bool | None = None) -> History:
     "Train `model` for `steps` steps of `loss_fn(model, batch)`; returns the `History` (see above)."
-    dev = _device(model)
+    dev, only_estimate = _device(model), estimate_only()
     rank, world = _init_distributed(model)
     # only rank 0 logs, plots, evaluates and saves
     lead = rank == 0
@@ -233,6 +272,7 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
         start, h = ex['step'] + 1, History.from_dict(ex['history'])
         if lead: print(f'resuming {desc} at step {start} of {steps} from {ckpt_path}')
     elif resume and lead and ckpt_path: print(f'nothing to resume at {ckpt_path}: starting at 0')
+    if only_estimate: ckpt_path, estimate = None, True           # measure, save nothing
     get = _batches(batches, rank, world)
     whole = world == 1 or get.__dict__.get('sharded')     # one process, or a sharded loader
     shard = (lambda b: b) if whole else (lambda b: shard_batch(b, rank, world))
@@ -248,8 +288,8 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
     # seconds spent evaluating: not training time
     paused = 0.0
     clock = lambda: time.perf_counter() - t0 - paused
-    evaluated, done, updating, top = False, start - 1, False, None
-    h.status = 'running'
+    evaluated, done, updating, top, first = False, start - 1, False, None, 0.0
+    h.status, began = 'running', clock()
     pbar = tqdm(range(start, steps), desc=desc, initial=start, total=steps, leave=False,
                 disable=not (progress and lead))
 
@@ -306,8 +346,15 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
             if step % log_every == 0 or step == steps - 1:
                 h.log(step, clock(), loss=mean_loss.item(), lr=opt.param_groups[0]['lr'], **logs)
                 pbar.set_description(f'{desc} loss {mean_loss.item():.4g}')
-            if estimate and lead and step == min(start + 5, steps - 1):
-                _print_estimate(desc, dev, clock() / (step - start + 1), steps - step - 1)
+            # the first step (allocation, warm-up) is left out of the time per step
+            if step == start: first = clock()
+            if estimate and step == min(start + 5, steps - 1):
+                per_step = (clock() - first) / (step - start) if step > start else first - began
+                if lead: _print_estimate(desc, dev, per_step, steps - step - 1)
+                if only_estimate:
+                    h.status = 'estimate'
+                    h.message = f'{desc}: stopped after {step - start + 1} steps (estimate only)'
+                    break
             if lead and eval_fn and eval_every and (step + 1) % eval_every == 0:
                 evaluate(step); evaluated = True
             if lead and ckpt_path and ckpt_every and (step + 1) % ckpt_every == 0:
@@ -329,7 +376,7 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
         if lead: print(h.message, flush=True)
         raise
     finally: pbar.close()
-    if lead and eval_fn and not evaluated and done >= start: evaluate(done)
+    if lead and eval_fn and not evaluated and done >= start and not only_estimate: evaluate(done)
     if lead and ckpt_path and done >= start:
         _save_state(ckpt_path, model, opt, sched, done, h, config, rng_state())
     # every rank returns rank 0's history (with its evaluations)
