@@ -18,10 +18,12 @@ from .metrics import (mse, ssim, linear_blend, repeat_frame, copy_last, bicubic_
 from .data import sample_clip
 
 # %% auto #0
-__all__ = ['METHODS', 'TASKS', 'ALL_TASKS', 'psnr_db', 'score', 'Task', 'method', 'BenchConfig', 'interpolation_task',
-           'compression_task', 'jpeg_codec', 'h264_codec', 'at_rate', 'superres_task', 'square', 'prediction_task',
-           'siren_fit', 'sde_for', 'text_rows', 'make_task', 'BenchResult', 'run_bench', 'matched_rate_rows', 'best',
-           'winners', 'cheapest_as_good', 'verdict', 'rd_plot', 'compare_videos', 'load_bench_clip', 'bench_cmd']
+__all__ = ['METHODS', 'TASKS', 'ALL_TASKS', 'WIN_DB', 'SSIM_EPS', 'WIN_SE', 'PEEKS', 'SAY', 'RULE', 'psnr_db', 'score', 'Task',
+           'method', 'BenchConfig', 'interpolation_task', 'compression_task', 'jpeg_codec', 'h264_codec', 'at_rate',
+           'superres_task', 'square', 'prediction_task', 'siren_fit', 'sde_for', 'text_rows', 'make_task',
+           'BenchResult', 'run_bench', 'matched_rate_rows', 'outcome', 'accuracy_outcome', 'best', 'rival',
+           'cheapest_as_good', 'winners', 'judge', 'verdict', 'scoreboard', 'rd_plot', 'compare_videos', 'compare_plot',
+           'load_bench_clip', 'bench_cmd']
 
 # %% ../nbs/60_benchmark.ipynb #e6366868
 def psnr_db(pred, truth) -> float:
@@ -267,16 +269,15 @@ def text_rows(cfg: BenchConfig, per: int = 4, progress: bool = False) -> list[di
     pipe = t2v.TextToVideoPipeline.from_pretrained(t2v.shipped_pipeline())
     probe, real = t2v.train_probe(pipe.cfg, progress=progress)
     held = t2v.split_combos(pipe.cfg)[1]
-    def row(method, family, accuracy):
-        return dict(task='text', method=method, family=family, accuracy=accuracy,
-                    clips=per * len(held))
+    def row(method, family, accuracy, clips=per * len(held)):
+        return dict(task='text', method=method, family=family, accuracy=accuracy, clips=clips)
     def acc(guidance):
         acc = t2v.caption_accuracy(pipe, probe, held, per, guidance=guidance, seed=cfg.seed + 1)
         return acc['all']
     n = len(t2v.SHAPES) * len(t2v.COLORS) * len(t2v.MOTIONS)
     return [row('shipped pipeline', 'text-to-video', acc(None)),
             row('guidance 0 (ignores the text)', 'baseline', acc(0.0)),
-            row(f'chance (1 in {n})', 'baseline', 1 / n)]
+            row(f'chance (1 in {n})', 'baseline', 1 / n, clips=None)]     # exact, not measured
 
 # %% ../nbs/60_benchmark.ipynb #e69430b1
 TASKS = ('interpolate', 'compress', 'superres', 'predict')
@@ -355,23 +356,48 @@ def matched_rate_rows(rows: list[dict]) -> list[dict]:
                             psnr=p, ssim=float('nan'), seconds_per_frame=float('nan')))
     return out
 
+# %% ../nbs/60_benchmark.ipynb #6f52bf8a
+WIN_DB = 0.3      # a PSNR lead under this many dB is a tie
+SSIM_EPS = 0.005  # a PSNR lead with an SSIM lower than this much is not a win
+WIN_SE = 2.0      # an accuracy lead must exceed this many standard errors
+
+def outcome(d_psnr: float, d_ssim: float = float('nan'), margin_db: float = WIN_DB,
+            ssim_eps: float = SSIM_EPS) -> str:
+    """'wins', 'loses' or 'tie' for a model `d_psnr` dB and `d_ssim` SSIM above a baseline.
+    A side wins when it leads by `margin_db` dB and its SSIM is no lower than the other's by more
+    than `ssim_eps` (a nan SSIM difference: PSNR alone); anything else is a tie."""
+    if math.isnan(d_psnr): return 'no comparison'
+    s = 0.0 if math.isnan(d_ssim) else d_ssim
+    if d_psnr >= margin_db and s >= -ssim_eps: return 'wins'
+    if d_psnr <= -margin_db and s <= ssim_eps: return 'loses'
+    return 'tie'
+
+def accuracy_outcome(a: float, n: int, b: float, m: int | None = None, z: float = WIN_SE) -> str:
+    """'wins', 'loses' or 'tie' for accuracy `a` over `n` clips against `b` over `m` clips (`m=None`: an exact
+    rate, such as chance): a lead beyond `z` standard errors of the difference. Each measured rate gets one
+    success and one failure more (Agresti and Caffo), so that 0 of `n` still has an error."""
+    pa, pb = (a * n + 1) / (n + 2), b if m is None else (b * m + 1) / (m + 2)
+    var = pa * (1 - pa) / (n + 2) + (0.0 if m is None else pb * (1 - pb) / (m + 2))
+    if abs(pa - pb) <= z * math.sqrt(var): return 'tie'
+    return 'wins' if pa > pb else 'loses'
+
+
 # %% ../nbs/60_benchmark.ipynb #bf10b179
+PEEKS = ('best of',)  # rows that pick among samples with the truth: in the table, never the verdict's model
+
 def best(rows: list[dict], task: str, models: bool) -> dict | None:
-    "The highest-PSNR row of `task` among models (or among baselines)."
+    "The highest-PSNR row of `task` among models (rows that peek at the truth left out) or baselines."
     rs = [r for r in rows if r['task'] == task and (r['family'] != 'baseline') == models
-          and not math.isnan(r['psnr'])]
+          and not math.isnan(r['psnr']) and not any(p in r['method'] for p in PEEKS)]
     return max(rs, key=lambda r: r['psnr'], default=None)
 
-def winners(res: BenchResult) -> dict:
-    out = {}
-    for t in res.tasks:
-        m, b = best(res.rows, t, True), best(res.rows, t, False)
-        if t == 'compress' and m is not None:
-            same = [r for r in res.rows if r['method'].endswith(f"the bpp of {m['method']}")
-                    and math.isfinite(r['psnr'])]
-            b = max(same, key=lambda r: r['psnr'], default=b)
-        out[t] = (m, b)
-    return out
+def rival(rows: list[dict], r: dict) -> dict | None:
+    """The best a baseline codec does with no more bits than the model point `r`: its curve read at `r`'s
+    bits per pixel (the `... at the bpp of` rows) or one of its measured points at fewer bits."""
+    pts = [x for x in rows if x['task'] == 'compress' and x['family'] == 'baseline'
+           and math.isfinite(x['psnr']) and (x['method'].endswith(f"the bpp of {r['method']}")
+                                             or ('the bpp of' not in x['method'] and x['bpp'] <= r['bpp']))]
+    return max(pts, key=lambda x: x['psnr'], default=None)
 
 def cheapest_as_good(rows: list[dict], r: dict) -> dict | None:
     "The baseline codec point with the fewest bits per pixel whose PSNR is at least `r`'s."
@@ -379,45 +405,91 @@ def cheapest_as_good(rows: list[dict], r: dict) -> dict | None:
            and 'the bpp of' not in b['method'] and b['psnr'] >= r['psnr']]
     return min(pts, key=lambda b: b['bpp'], default=None)
 
-def verdict(res: BenchResult) -> str:
-    "One sentence per task: which row wins and by how much."
-    lines = []
+def winners(res: BenchResult) -> dict:
+    """Per task, the (model row, baseline row) the verdict compares: the best of each by PSNR; for
+    compression, the model point furthest ahead of its `rival`, and that rival."""
+    out = {}
+    for t in res.tasks:
+        m, b = best(res.rows, t, True), best(res.rows, t, False)
+        if t == 'compress':
+            pairs = [(r, rival(res.rows, r)) for r in res.rows if r['task'] == t and r['family'] != 'baseline']
+            pairs = [p for p in pairs if p[1] is not None]
+            m, b = max(pairs, key=lambda p: p[0]['psnr'] - p[1]['psnr'], default=(m, None))
+        out[t] = (m, b)
+    return out
+
+def _gap(m: dict, b: dict) -> str:
+    d, s = m['psnr'] - b['psnr'], m['ssim'] - b['ssim']
+    return f"{d:+.2f} dB" + ('' if math.isnan(s) else f", SSIM {s:+.3f}")
+
+def _row_text(r: dict) -> str:
+    return (f"{r['method']} {r['psnr']:.2f} dB" + ('' if math.isnan(r['ssim']) else f" / {r['ssim']:.3f}")
+            + ('' if math.isnan(r.get('bpp', math.nan)) else f" at {r['bpp']:.3g} bpp"))
+
+SAY = {'wins': 'the model wins', 'loses': 'the baseline wins', 'tie': 'tie',
+       'no comparison': 'no comparison'}
+
+def judge(res: BenchResult) -> dict:
+    "Per task, (outcome, sentence): outcome is 'wins', 'loses' or 'tie' (for the model) under `outcome`'s margins."
+    out = {}
     for t, (m, b) in winners(res).items():
-        if m is None or b is None: lines.append(f"- **{t}**: no model row to compare"); continue
-        c = cheapest_as_good(res.rows, m) if t == 'compress' else None
-        if c is not None and c['bpp'] <= m['bpp']:
-            lines.append(f"- **{t}**: the baseline wins: {c['method']} reaches {c['psnr']:.2f} dB "
-                         f"at {c['bpp']:.3g} bpp, {m['bpp'] / c['bpp']:.1f}x fewer bits than "
-                         f"{m['method']} ({m['psnr']:.2f} dB at {m['bpp']:.3g} bpp)")
-            continue
+        if m is None or b is None:
+            out[t] = ('no comparison', f"- **{t}**: no model row to compare" if m is None else
+                      f"- **{t}**: no baseline point at or under {m['method']}'s bits"); continue
         d = m['psnr'] - b['psnr']
-        who = f"the model wins (+{d:.2f} dB)" if d > 0 else f"the baseline wins ({-d:.2f} dB ahead)"
-        lines.append(f"- **{t}**: {who}: {m['method']} {m['psnr']:.2f} dB "
-                     f"vs {b['method']} {b['psnr']:.2f} dB")
+        o = outcome(d, m['ssim'] - b['ssim'])
+        why = ('' if o != 'tie' else f", within {WIN_DB} dB" if abs(d) < WIN_DB else
+               ", PSNR and SSIM disagree")
+        line = f"- **{t}**: {SAY[o]} ({_gap(m, b)}{why}): {_row_text(m)} vs {_row_text(b)}"
+        if t == 'compress':
+            c = cheapest_as_good(res.rows, m)
+            if c is not None and c is not b: line += f"; {c['method']} reaches its PSNR at {c['bpp']:.3g} bpp"
+        out[t] = (o, line)
     text = [r for r in res.rows if r['task'] == 'text']
-    if text:
-        m, b = text[0], max(text[1:], key=lambda r: r['accuracy'])
-        who = 'the model wins' if m['accuracy'] > b['accuracy'] else 'the baseline wins'
-        lines.append(f"- **text**: {who}: all three attributes right on {m['accuracy']:.0%} of "
-                     f"{m['clips']} clips vs {b['accuracy']:.0%} for {b['method']}")
-    return '\n'.join(lines)
+    if text:      # the model against each baseline: it wins only if it wins against all of them
+        m, rank = text[0], {'loses': 0, 'tie': 1, 'wins': 2}
+        vs = [(accuracy_outcome(m['accuracy'], m['clips'], b['accuracy'], b.get('clips')), b) for b in text[1:]]
+        o, b = min(vs, key=lambda x: (rank[x[0]], -x[1]['accuracy']))
+        out['text'] = (o, f"- **text**: {SAY[o]}: all three attributes right on {m['accuracy']:.0%} of "
+                          f"{m['clips']} clips vs {b['accuracy']:.0%} for {b['method']}"
+                          + (f", a lead within {WIN_SE:g} standard errors" if o == 'tie' else ''))
+    return out
+
+RULE = (f"A win needs a PSNR lead of at least {WIN_DB} dB with an SSIM no more than {SSIM_EPS} lower "
+        f"(an accuracy lead: more than {WIN_SE:g} standard errors); anything less is a tie.")
+
+def verdict(res: BenchResult) -> str:
+    "One sentence per task: which row wins and by how much, then the rule (`RULE`)."
+    return '\n'.join([s for _, s in judge(res).values()] + ['', RULE])
+
+def scoreboard(res: BenchResult) -> str:
+    "Which tasks the models win, tie and lose on this clip (from `judge`)."
+    j = judge(res)
+    by = lambda o: ', '.join(t for t, (x, _) in j.items() if x == o) or 'none'
+    return f"Models win: {by('wins')}. Ties: {by('tie')}. Baselines win: {by('loses')}."
 
 # %% ../nbs/60_benchmark.ipynb #b60dd7e9
-def rd_plot(res: BenchResult, path=None):
-    """The compression task's rate-distortion points: PSNR against bits per pixel.
-    One line per method."""
+def rd_plot(res: BenchResult, path=None, title: str = 'rate vs quality'):
+    """The compression task's rate-distortion points: PSNR against bits per pixel, one line per method,
+    each model point labelled with its setting."""
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    from matplotlib.ticker import LogLocator, FormatStrFormatter, NullFormatter
+    fig, ax = plt.subplots(figsize=(6, 3.8))
     curves = {}
     for r in res.rows:
         if r['task'] == 'compress' and 'at the bpp' not in r['method'] and math.isfinite(r['psnr']):
-            curves.setdefault(r['method'].split(' (')[0], []).append((r['bpp'], r['psnr']))
+            curves.setdefault(r['method'].split(' (')[0], []).append((r['bpp'], r['psnr'], r))
     for name, pts in curves.items():
-        b, p = zip(*sorted(pts)); ax.plot(b, p, 'o-', label=name)
-    ax.set_xscale('log'); ax.xaxis.set_major_formatter(plt.FormatStrFormatter('%g'))
-    ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    ax.set_xlabel('bits per pixel'); ax.set_ylabel('PSNR (dB)'); ax.grid(alpha=.3)
-    ax.legend(fontsize=8); ax.set_title('rate vs quality'); fig.tight_layout()
+        b, p, rs = zip(*sorted(pts, key=lambda x: x[0])); ax.plot(b, p, 'o-', label=name)
+        for x, y, r in zip(b, p, rs):
+            if r['family'] != 'baseline':
+                ax.annotate(r['method'][len(name):].strip(' ()'), (x, y), textcoords='offset points',
+                            xytext=(4, -11), fontsize=7)
+    ax.set_xscale('log')
+    ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    ax.xaxis.set_major_formatter(FormatStrFormatter('%g')); ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel('bits per pixel (log scale)'); ax.set_ylabel('PSNR (dB)'); ax.grid(alpha=.3)
+    ax.legend(fontsize=8); ax.set_title(title, fontsize=10); fig.tight_layout()
     if path: fig.savefig(path, dpi=110); plt.close(fig)
     return fig
 
@@ -429,6 +501,24 @@ def compare_videos(res: BenchResult, task: str) -> dict:
         if r is not None and r['method'] in res.preds.get(task, {}):
             v[r['method']] = res.preds[task][r['method']]
     return v
+
+def compare_plot(res: BenchResult, task: str, frames: int = 3, path=None):
+    """Held-out frames of `task` (first, middle, last): truth, the best model and the best baseline,
+    each titled with its PSNR on that frame."""
+    import matplotlib.pyplot as plt
+    vids = compare_videos(res, task)
+    T = len(vids['truth']); ts = sorted({0, T // 2, T - 1})[:frames]
+    H, W = vids['truth'].shape[1:3]
+    fig, axes = plt.subplots(len(ts), len(vids), squeeze=False,
+                             figsize=(2.4 * len(vids), 2.4 * len(ts) * H / W + 0.5))
+    for i, t in enumerate(ts):
+        for j, (name, v) in enumerate(vids.items()):
+            ax = axes[i, j]; ax.imshow(v[t].clamp(0, 1).numpy(), interpolation='nearest'); ax.axis('off')
+            ax.set_title(f'truth, frame {t}' if name == 'truth' else
+                         f'{name}\n{psnr_db(v[t:t + 1], vids["truth"][t:t + 1]):.1f} dB', fontsize=7)
+    fig.suptitle(task, fontsize=9); fig.tight_layout()
+    if path: fig.savefig(path, dpi=110); plt.close(fig)
+    return fig
 
 # %% ../nbs/60_benchmark.ipynb #5f7c1676
 from .cli import command, arg
@@ -455,10 +545,18 @@ def bench_cmd(ns):
     out = run_dir(ns.out, name='bench')
     save_json(Path(ns.json) if ns.json else out/'bench.json',
               dict(video=str(ns.video), config=cfg.to_dict(), rows=res.rows))
-    (out/'bench.md').write_text(res.table() + '\n\n' + verdict(res) + '\n')
+    panels = []
     for t in res.tasks:
-        if t != 'compress':
-            write_video(out/f'{t}.mp4', hstack(*compare_videos(res, t).values()), fps=8)
-    if 'compress' in res.tasks: rd_plot(res, out/'rate_distortion.png')
-    print(res.table()); print(verdict(res)); print(f'\nresults in {out}')
+        if t == 'compress':
+            rd_plot(res, out/'rate_distortion.png', title=f'rate vs quality: {Path(ns.video).name}')
+            continue
+        vids = compare_videos(res, t)
+        v = hstack(*vids.values())
+        k = max(1, -(-144 // v.shape[1]))                  # at least 144 pixels high, pixels kept sharp
+        write_video(out/f'{t}.mp4', resize_video(v, scale=k, mode='nearest'), fps=8)
+        compare_plot(res, t, path=out/f'{t}.png')
+        panels.append(f"- `{t}.mp4`, `{t}.png`: {' | '.join(vids)}")
+    md = [res.table(), verdict(res), scoreboard(res), '\n'.join(panels)]
+    (out/'bench.md').write_text('\n\n'.join(md) + '\n')
+    print(res.table()); print(verdict(res)); print(scoreboard(res)); print(f'\nresults in {out}')
     return 0
