@@ -99,3 +99,16 @@ def test_int_choices_from_the_command_line():
         n: int = knob(4, choices=[2, 4, 8])
     p = argparse.ArgumentParser(); add_config_args(p, C)
     assert config_from_args(C, p.parse_args(['--n', '2'])).n == 2
+
+def test_estimate_prices_a_run_without_training_it(toy, tmp_path):
+    "`--estimate` on a train command: fit stops after its first steps, prints time per step and memory, saves nothing."
+    r = toy('--estimate', '--steps', '500')
+    assert r.returncode == 0, r.stderr
+    assert 's/step on cpu' in r.stdout and 'for the 494 steps left' in r.stdout and 'GiB RSS' in r.stdout
+    assert 'estimate (measured over the first steps' in r.stdout and '| train | cpu |' in r.stdout
+    assert not (tmp_path/'run'/'state.pt').exists()
+
+def test_threads_option(cli):
+    assert "'threads': 2" in cli('--threads', '2', 'info').stdout            # IN_TEST alone would give 1
+    r = cli('--threads', '0', 'info', check=False)
+    assert r.returncode == 2 and '--threads must be >= 1' in r.stderr
