@@ -53,7 +53,7 @@ def test_render_defaults_to_generated_next_to_checkpoint(run):
 
 
 def test_full_hd_custom_render_is_tiled(run, tmp_path):
-    "1920x1080 frames are computed 65,536 pixels at a time and streamed to the mp4."
+    "1920x1080 frames are computed 4,096 pixels at a time and streamed to the mp4."
     r = run_cli('siren', 'render', '--checkpoint', run, '--mode', 'custom', '--width', '1920', '--height', '1080',
                 '--num_frames', '2', '--no_frames', '--output_dir', tmp_path)
     (mp4,) = tmp_path.glob('*.mp4')
@@ -184,3 +184,25 @@ def test_quantize_and_h264_rates():
     v = sample_clip('bikes', max_size=32, max_frames=4)
     dec, b1 = h264(v, 20); _, b2 = h264(v, 40)
     assert dec.shape == v.shape and b2 < b1 and 0 < bits_per_pixel(b2, v) < 24
+
+
+def test_linear_base_hybrid_renders_reloads_and_is_counted(tmp_path):
+    "base='linear': the base is the per-pixel line in t; fast path = forward(); a checkpoint renders the same; its bits count."
+    from vidlab.siren import (Siren, SirenConfig, siren_frame, video_coords, linear_time_base, frame_times, train_siren,
+                              load_siren, render_video, quantize, n_params)
+    from vidlab.data import sample_clip
+    v = sample_clip('bikes', max_size=32, max_frames=4)
+    line = torch.linspace(0, 1, 4).view(-1, 1, 1, 1) * 0.5 + 0.2                  # a clip that is exactly a line in t
+    a, b = linear_time_base(line.expand(4, 3, 5, 3)).unbind(0)
+    assert torch.allclose(a, torch.full_like(a, 0.45)) and torch.allclose(b, torch.full_like(b, 0.25))
+    cfg = SirenConfig.fast(hidden_features=32, hidden_layers=2, epochs=3, batch_size=512, base='linear', omega_t=2.0,
+                           save_every=3)
+    for prec, tol in (('fp32', 1e-5), ('bf16', 0.03)):
+        torch.manual_seed(0)
+        m = Siren(cfg.replace(precision=prec), frames=4).set_base(v)
+        ref = m(video_coords(torch.tensor([0.25]), 30, 44))[0].clamp(0, 1)
+        assert (siren_frame(m, 0.25, 30, 44, chunk=200) - ref).abs().max() < tol
+    r = train_siren(v, cfg, tmp_path/'run', progress=False)
+    m, _ = load_siren(tmp_path/'run')
+    assert torch.equal(render_video(m, 4, 14, 32), render_video(r.model, 4, 14, 32))
+    assert quantize(r.model, 8)[1] == 8 * (n_params(r.model) + r.model.base.numel()) + 64 * (len(list(m.parameters())) + 1)

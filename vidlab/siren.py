@@ -40,13 +40,13 @@ from .metrics import psnr, ssim, linear_blend, bicubic_upsample, table
 from .train import fit, History, plot_history
 
 # %% auto #0
-__all__ = ['MODES', 'MAX_PIXELS', 'MAX_FRAMES', 'SirenConfig', 'siren_init_', 'SineLayer', 'bf16_units', 'use_bf16',
-           'resolve_precision', 'time_scale', 'Siren', 'n_params', 'pixel_centers', 'frame_times', 'video_coords',
-           'PixelBatches', 'siren_frame', 'render_frames', 'render_video', 'cosine_factor', 'BudgetCosine',
-           'budget_cosine', 'eval_frames', 'eval_every', 'fit_video', 'SirenRun', 'mean_colour_psnr', 'train_siren',
-           'render_plan', 'render_to_folder', 'load_siren', 'ReluMLP', 'width_for_params', 'HashGrid',
-           'layer_activations', 'activation_table', 'radial_spectrum', 'quantize', 'h264', 'panel_train', 'preview',
-           'load_clip', 'describe_fit', 'train_cmd', 'render_cmd', 'demo']
+__all__ = ['RENDER_CHUNK', 'MODES', 'MAX_PIXELS', 'MAX_FRAMES', 'SirenConfig', 'siren_init_', 'SineLayer', 'bf16_units',
+           'use_bf16', 'resolve_precision', 'time_scale', 'linear_time_base', 'Siren', 'n_params', 'pixel_centers',
+           'frame_times', 'video_coords', 'PixelBatches', 'frame_base', 'siren_frame', 'render_frames', 'render_video',
+           'cosine_factor', 'BudgetCosine', 'budget_cosine', 'eval_frames', 'eval_every', 'fit_video', 'SirenRun',
+           'mean_colour_psnr', 'train_siren', 'render_plan', 'render_to_folder', 'load_siren', 'ReluMLP',
+           'width_for_params', 'HashGrid', 'layer_activations', 'activation_table', 'radial_spectrum', 'quantize',
+           'h264', 'panel_train', 'preview', 'load_clip', 'describe_fit', 'train_cmd', 'render_cmd', 'demo']
 
 # %% ../nbs/40_siren.ipynb #a7676335
 @register
@@ -73,6 +73,12 @@ class SirenConfig(Config):
     frame_step: int = knob(1, 1, 1000, help='keep every n-th frame')
     max_size: int | None = knob(
         None, 2, 8192, help='resize so the longer side is at most this (pixels)'
+    )
+    base: str = knob(
+        'none',
+        choices=['none', 'linear'],
+        help='linear: a time-smooth base a + b t per pixel (least squares over the frames) '
+        'under the SIREN, which fits the residual',
     )
     precision: str = knob(
         'auto',
@@ -172,9 +178,18 @@ def time_scale(cfg: SirenConfig, frames: int | None) -> float:
     return cfg.omega_t * (frames - 1) / 2 / cfg.omega_0
 
 
+def linear_time_base(video: torch.Tensor, times=None) -> torch.Tensor:
+    "Per pixel, the least-squares line a + b t through a clip's frames: (2, 3, H, W) = (a, b)."
+    v = torch.as_tensor(video).float()
+    t = (frame_times(len(v)) if times is None else torch.as_tensor(times).float()).view(-1, 1, 1, 1)
+    dt, dv = t - t.mean(), v - v.mean(0)
+    b = (dt * dv).sum(0) / dt.square().sum().clamp(min=1e-12)  # 0 for a single frame
+    return torch.stack([v.mean(0) - b * t.mean(), b]).permute(0, 3, 1, 2)
+
+
 @register
 class Siren(nn.Module):
-    "(x, y, t) in [-1,1]^3 -> RGB in [0,1]: sine layers, then a linear layer and a sigmoid."
+    "(x, y, t) in [-1,1]^3 -> RGB: sine layers, a linear layer, then a sigmoid (or + a base)."
 
     def __init__(
         self,
@@ -195,6 +210,25 @@ class Siren(nn.Module):
         )
         self.last = nn.Linear(w, out_features)
         siren_init_(self.last.weight, w0)
+        self.register_buffer('base', torch.zeros(0))  # (2, 3, H, W) with cfg.base='linear'
+
+    def set_base(self, video: torch.Tensor, times=None):
+        "Fit the base to `video` and start the residual near 0, so the network starts as the base."
+        self.base = linear_time_base(video, times).to(self.coord_scale.device)
+        with torch.no_grad():
+            self.last.weight.mul_(0.01), self.last.bias.zero_()
+        return self
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kw):
+        if prefix + 'base' in state_dict:  # the base's size is the clip's: take the saved one
+            self.base = torch.empty_like(state_dict[prefix + 'base'])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kw)
+
+    def base_at(self, coords):  # (N, 3) -> (N, 3): the base at (x, y), bilinear, at time t
+        grid = coords[None, :, None, :2].float()
+        ab = F.grid_sample(self.base.flatten(0, 1)[None], grid, align_corners=False, padding_mode='border')
+        a, b = ab[0, :, :, 0].view(2, 3, -1)
+        return (a + b * coords[:, 2:3].t()).t()
 
     def hidden(self, h):  # first layer's output -> last hidden layer
         if use_bf16(self.cfg.precision, h.device):
@@ -205,13 +239,15 @@ class Siren(nn.Module):
 
     def forward(self, coords):  # (..., 3) -> (..., 3)
         h = self.hidden(self.layers[0](coords * self.coord_scale))
-        return torch.sigmoid(
-            F.linear(h, self.last.weight.to(h.dtype), self.last.bias.to(h.dtype)).float()
-        )
+        out = F.linear(h, self.last.weight.to(h.dtype), self.last.bias.to(h.dtype)).float()
+        if not self.base.numel():
+            return torch.sigmoid(out)
+        flat = coords.reshape(-1, 3)
+        return out + self.base_at(flat).view(out.shape)  # base + residual (clipped when rendered)
 
 
 def n_params(model: nn.Module) -> int:
-    "Trainable parameters (the buffer `coord_scale` is not one)."
+    "Trainable parameters (the buffers `coord_scale` and `base` are not)."
     return sum(p.numel() for p in model.parameters())
 
 # %% ../nbs/40_siren.ipynb #afcfd359
@@ -272,9 +308,18 @@ class PixelBatches:
         return (self.step + 1) / self.steps_per_epoch
 
 # %% ../nbs/40_siren.ipynb #b00fd6f6
+RENDER_CHUNK = 1 << 12  # pixels per block: a block's activations stay in a core's cache
+
+
+def frame_base(model: Siren, t: float, height: int, width: int) -> torch.Tensor:
+    "The `Siren`'s base at time `t`, resampled to (H, W, 3) (bilinear, pixel centres)."
+    ab = F.interpolate(model.base, size=(height, width), mode='bilinear', align_corners=False)
+    return (ab[0] + t * ab[1]).permute(1, 2, 0)
+
+
 @torch.no_grad()
 def siren_frame(
-    model: Siren, t: float, height: int, width: int, chunk: int = 1 << 16
+    model: Siren, t: float, height: int, width: int, chunk: int = RENDER_CHUNK
 ) -> torch.Tensor:
     "Frame (H, W, 3) of a `Siren` at time `t`: separable first layer, fused hidden layers."
     first, dev = model.layers[0], model.coord_scale.device
@@ -282,22 +327,26 @@ def siren_frame(
     col = w0 * pixel_centers(width).to(dev)[:, None] * W0[:, 0]  # (W, d)
     row = w0 * (pixel_centers(height).to(dev)[:, None] * W0[:, 1] + t * W0[:, 2] + b0)  # (H, d)
     dt = torch.bfloat16 if use_bf16(model.cfg.precision, dev) else torch.float32
+    sin_c, cos_c, sin_r, cos_r = (a.to(dt) for a in (col.sin(), col.cos(), row.sin(), row.cos()))
     hidden = [
         ((l.omega_0 * l.linear.bias).to(dt), (l.omega_0 * l.linear.weight).t().to(dt))
         for l in model.layers[1:]
     ]
     last_w, last_b = model.last.weight.t().to(dt), model.last.bias.to(dt)
     out, rows = torch.empty(height, width, 3, device=dev), max(1, chunk // width)
-    for i in range(0, height, rows):
-        h = (row[i : i + rows, None, :] + col[None]).sin_().reshape(-1, col.shape[1]).to(dt)
+    for i in range(0, height, rows):  # sin(r + c) = sin r cos c + cos r sin c: no sin here
+        h = torch.addcmul(sin_r[i : i + rows, None] * cos_c, cos_r[i : i + rows, None], sin_c)
+        h = h.reshape(-1, col.shape[1])
         for b, w in hidden:
             h = torch.addmm(b, h, w).sin_()
-        out[i : i + rows] = torch.sigmoid(torch.addmm(last_b, h, last_w).float()).view(-1, width, 3)
-    return out
+        out[i : i + rows] = torch.addmm(last_b, h, last_w).float().view(-1, width, 3)
+    if not model.base.numel():
+        return out.sigmoid_()
+    return out.add_(frame_base(model, t, height, width)).clamp_(0, 1)
 
 
 @torch.no_grad()
-def render_frames(model: nn.Module, times, height: int, width: int, chunk: int = 1 << 16):
+def render_frames(model: nn.Module, times, height: int, width: int, chunk: int = RENDER_CHUNK):
     "Yield each frame (H, W, 3) at `times` (tensor or frame count), `chunk` pixels at a time."
     model.eval()
     dev = next(model.parameters()).device
@@ -317,7 +366,7 @@ def render_frames(model: nn.Module, times, height: int, width: int, chunk: int =
 
 
 def render_video(
-    model: nn.Module, times, height: int, width: int, chunk: int = 1 << 16
+    model: nn.Module, times, height: int, width: int, chunk: int = RENDER_CHUNK
 ) -> torch.Tensor:
     "The whole clip (T, H, W, 3) in memory: for small sizes (`render_to_folder` streams)."
     return torch.stack(list(render_frames(model, times, height, width, chunk)))
@@ -483,6 +532,8 @@ def train_siren(
         cfg.save(out / 'config.json')
     seed_everything(cfg.seed)  # before the model: same seed, same weights
     model, mid = Siren(cfg, frames=T), T // 2
+    if cfg.base == 'linear':
+        model.set_base(video)
 
     def snapshot(m, ev):  # called at each evaluation
         ep = round(ev['epoch'])
@@ -817,12 +868,13 @@ def radial_spectrum(img: torch.Tensor, bins: int = 24) -> tuple[torch.Tensor, to
 from .metrics import h264_roundtrip, bits_per_pixel
 
 def quantize(model: nn.Module, bits: int) -> tuple[nn.Module, int]:
-    "A copy of `model` with parameters in `bits` (32; 16: float16; 1-8: uniform levels); its bits."
+    "A copy of `model` with parameters (and a base) in `bits` (32; 16: float16; 1-8: uniform levels); its bits."
     import copy
 
     q, total = copy.deepcopy(model), 0
+    stored = list(q.parameters()) + [getattr(q, 'base', torch.zeros(0))]
     with torch.no_grad():
-        for p in q.parameters():
+        for p in (p for p in stored if p.numel()):
             if bits == 32:
                 total += 32 * p.numel()
                 continue
@@ -897,6 +949,7 @@ def describe_fit(video: torch.Tensor, cfg: SirenConfig, source: str) -> str:
     if cfg.max_size:
         caps.append(f'resized to at most {cfg.max_size} px (--max_size)')
     wt = f', omega_t={cfg.omega_t:g}/frame' if cfg.omega_t else ''
+    wt += ', over a per-pixel linear-in-time base' if cfg.base == 'linear' else ''
     return (
         f'fitting {T} frames of {W}x{H} ({T * H * W:,} pixels) from {source}'
         + (f" [{'; '.join(caps)}]" if caps else '')
@@ -973,8 +1026,8 @@ def train_cmd(ns):
         arg(
             '--chunk',
             type=int,
-            default=1 << 16,
-            help='pixels per forward pass (lower it if memory is short)',
+            default=RENDER_CHUNK,
+            help='pixels per block (a block of a wide network at 4096 stays in cache)',
         ),
         arg('--device', default=None),
     ],

@@ -1,7 +1,8 @@
 """SIREN benchmarks on real clips, CPU, one thread by default. Each task prints a table with a baseline in the same run.
 
-    python tests/benchmarks/bench_siren.py time      # held-out frames: omega_0 x omega_t grid on 3 clips vs linear blend
+    python tests/benchmarks/bench_siren.py time      # held-out frames: omega_0 x omega_t x base on 3 clips vs linear blend
     python tests/benchmarks/bench_siren.py rd        # compression: SIREN weights fp32/fp16/8-bit vs H.264 (bits per pixel)
+    python tests/benchmarks/bench_siren.py rd --base linear --widths 32,64   # the hybrid, its base's bits counted
     python tests/benchmarks/bench_siren.py rivals    # hash grid vs SIREN vs ReLU+Fourier features on one clock
     python tests/benchmarks/bench_siren.py render    # seconds per 1920x1080 frame, and the PSNR cost of bfloat16
     python tests/benchmarks/bench_siren.py clock     # reference recipe vs vidlab's recipe against training time
@@ -40,8 +41,8 @@ def load_avg(): return f'load average {os.getloadavg()[0]:.1f}'
 
 
 def held_out(a):
-    "Train on the even frames, score the odd ones: a grid of (omega_0, omega_t), next to linear blend and repeat."
-    grid = [(30.0, None), (10.0, None)] + [(w0, wt) for w0 in (30.0, 10.0) for wt in (0.5, 1.0, 2.0, 4.0)]
+    "Train on the even frames, score the odd ones: (omega_0, omega_t, base), next to linear blend and repeat."
+    grid = [tuple(g.split('/')) for g in a.grid.split(',')]            # omega_0/omega_t/base
     rows = []
     for name in a.clips.split(','):
         v = load(name, a.size, a.frames)
@@ -50,16 +51,18 @@ def held_out(a):
         even, odd = v[::2], v[1:T - 1:2]
         row = dict(clip=f'{name} {T}x{W}x{H}', blend=psnr(linear_blend(even, 2)[1::2], odd),
                    repeat=psnr(even[:-1], odd))
-        for w0, wt in grid:
-            cfg = SirenConfig.fast(omega_0=w0, omega_t=wt, epochs=a.epochs, max_frames=a.frames, max_size=a.size)
+        for w0, wt, base in grid:
+            cfg = SirenConfig.fast(omega_0=float(w0), omega_t=None if wt == 'same' else float(wt), base=base,
+                                   epochs=a.epochs, max_frames=a.frames, max_size=a.size)
             run = train_siren(even, cfg, progress=False)
             r = render_video(run.model, 2 * len(even) - 1, H, W)
-            row[f'{w0:g}/{wt if wt else "same"}'] = psnr(r[1::2], odd)
-            print(f'  {name} omega_0={w0:g} omega_t={wt}: fit {psnr(r[::2], even):.2f}, held-out {row[list(row)[-1]]:.2f} dB '
-                  f'(blend {row["blend"]:.2f})', flush=True)
+            row[f'{w0}/{wt}/{base}'] = psnr(r[1::2], odd)
+            print(f'  {name} omega_0={w0} omega_t={wt} base={base}: fit {psnr(r[::2], even):.2f}, '
+                  f'held-out {row[list(row)[-1]]:.2f} dB (blend {row["blend"]:.2f})', flush=True)
         rows.append(row)
-    print(f'\nHeld-out odd frames, PSNR dB (train on the even frames; columns omega_0/omega_t per frame interval, '
-          f'"same": t scaled like x, y); fast preset, {a.epochs} epochs; {load_avg()}\n')
+    print(f'\nHeld-out odd frames, PSNR dB (train on the even frames; columns omega_0/omega_t per frame interval/base, '
+          f'"same": t scaled like x, y; base linear: SIREN on the residual of a per-pixel line in t); '
+          f'fast preset, {a.epochs} epochs; {load_avg()}\n')
     print(table(rows))
 
 
@@ -164,19 +167,21 @@ def rate_distortion(a):
     "SIREN fits of three sizes, weights at 32/16/8/6 bits, against H.264 at several CRFs: bits per pixel and PSNR."
     video = bench_clip(); T, H, W, _ = video.shape
     rows, epochs = [], max(1, round(20 * a.scale))
-    for width in (32, 64, 128):                                   # a fixed number of epochs: the same on any machine
+    for width in map(int, a.widths.split(',')):                  # a fixed number of epochs: the same on any machine
         cfg = SirenConfig.full(hidden_features=width, hidden_layers=3, lr=1e-3, batch_size=4096, epochs=epochs,
-                               omega_t=2.0, save_every=epochs)
+                               omega_t=2.0, save_every=epochs, base=a.base)
         run = train_siren(video, cfg, progress=False)
+        name = f'SIREN 3x{width}' + (' + linear base' if a.base == 'linear' else '')
         for bits in (32, 16, 8, 6):
-            q, nbits = quantize(run.model, bits)
-            rows.append(dict(codec=f'SIREN 3x{width}', setting=f'{bits}-bit', parameters=n_params(run.model),
+            q, nbits = quantize(run.model, bits)              # the base, if any, is stored at the same bits
+            rows.append(dict(codec=name, setting=f'{bits}-bit', parameters=n_params(run.model),
                              bpp=bits_per_pixel(nbits, video), psnr=psnr(render_video(q, T, H, W), video)))
             print(f'  {rows[-1]}', flush=True)
     for crf in (12, 18, 24, 30, 36, 42):
         dec, nbits = h264(video, crf)
         rows.append(dict(codec='H.264', setting=f'crf {crf}', bpp=bits_per_pixel(nbits, video), psnr=psnr(dec, video)))
-    print(f'\nRate-distortion on bikes {T}x{W}x{H} (raw RGB: 24 bpp); SIREN fits of {epochs} epochs each; '
+    print(f'\nRate-distortion on bikes {T}x{W}x{H} (raw RGB: 24 bpp); SIREN fits of {epochs} epochs each '
+          f'(base: {a.base}, stored at the weights\' bits); '
           f'H.264: libx264 yuv420p raw stream; {load_avg()}\n')
     print(table(rows, floatfmt='.3g'))
     h = sorted((r['bpp'], r['psnr']) for r in rows if r['codec'] == 'H.264')
@@ -193,7 +198,7 @@ def rate_distortion(a):
             ax.semilogx(*zip(*pts), 's-' if codec == 'H.264' else 'o-', label=codec)
         ax.set_xlabel('bits per pixel'); ax.set_ylabel('PSNR (dB)'); ax.grid(alpha=.3, which='both'); ax.legend()
         ax.set_title(f'bikes {T} frames at {W}x{H}: SIREN weights vs H.264'); fig.tight_layout()
-        out = Path(__file__).resolve().parents[2]/'data'/'siren'/'rd_bikes.png'
+        out = Path(__file__).resolve().parents[2]/'data'/'siren'/f'rd_bikes{"_" + a.base if a.base != "none" else ""}.png'
         out.parent.mkdir(exist_ok=True); fig.savefig(out, dpi=90); print(f'plot: {out}')
     except ImportError: pass
 
@@ -236,39 +241,63 @@ def rivals(a):
                   f"{a.reference_seconds:g} s: {'reached' if r.psnr[max(r.psnr)] >= goal else 'not reached'}")
 
 
+def plain_frame(m, height, width, chunk=1 << 16):
+    "The baseline: a frame through forward() on the (x, y, t) grid, 65,536 coordinates at a time."
+    xy = video_coords(torch.zeros(1), height, width).reshape(-1, 3)
+    with torch.no_grad():
+        return torch.cat([m(xy[i:i + chunk]) for i in range(0, len(xy), chunk)]).view(height, width, 3)
+
+
+def cpu_seconds(f):
+    "(result, CPU seconds, wall seconds) of f()."
+    c0, t0 = time.process_time(), time.perf_counter()
+    out = f()
+    return out, time.process_time() - c0, time.perf_counter() - t0
+
+
 def render_speed(a):
-    "Seconds per 1920x1080 frame (fast path, fp32 and bf16) and what bfloat16 costs in PSNR on a trained model."
+    """Seconds per 1920x1080 frame: forward() in fp32 (the baseline) against the fast path (separable first layer,
+    sin(r + c) from sin and cos of the row and column terms, blocks of 4096 pixels) in fp32 and bf16; and what
+    bfloat16 costs in PSNR on a trained model."""
     cfg = SirenConfig.fast(**QUICK, omega_0=10.0, omega_t=2.0)
     video = sample_clip('bikes', cfg.max_size, cfg.max_frames)
     trained = train_siren(video, cfg, progress=False).model
-    rows = []
+    ways = [('forward(), fp32 (baseline)', 'fp32', lambda m: plain_frame(m, 1080, 1920)),
+            ('fast path, blocks of 65536, bf16', 'bf16', lambda m: siren_frame(m, 0.0, 1080, 1920, chunk=1 << 16)),
+            ('fast path, fp32', 'fp32', lambda m: siren_frame(m, 0.0, 1080, 1920)),
+            ('fast path, bf16', 'bf16', lambda m: siren_frame(m, 0.0, 1080, 1920))]
+    rows, frames = [], {}
     for name, c in (('FAST preset 3x96 (trained)', cfg), ("seed's network 5x256", SirenConfig(omega_t=2.0))):
-        for prec in ('fp32', 'bf16'):
+        base = None
+        for way, prec, f in ways:
             m = Siren(c.replace(precision=prec), frames=16)
             if c is cfg: m.load_state_dict(trained.state_dict())
             siren_frame(m, 0.0, 64, 64)                             # warm-up
-            c0, t0 = time.process_time(), time.perf_counter()
-            f = siren_frame(m, 0.0, 1080, 1920)
-            dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-            rows.append(dict(network=name, precision=prec, threads=torch.get_num_threads(), wall_s=dt, cpu_s=cpu,
-                             idle_estimate_s=cpu / torch.get_num_threads()))
-            if c is cfg: rows[-1]['frame'] = f
-            print(f'  {name} {prec}: {dt:.2f} s wall, {cpu:.2f} s CPU', flush=True)
-    f32, f16 = rows[0].pop('frame'), rows[1].pop('frame')
-    print(f'\n1920x1080 frame, {torch.get_num_threads()} thread(s), {load_avg()} (idle estimate: CPU seconds / threads, '
-          f'what the frame takes when the cores are not shared)\n')
+            out, cpu, dt = cpu_seconds(lambda: f(m))
+            base = base or cpu
+            rows.append(dict(network=name, path=way, threads=torch.get_num_threads(), wall_s=dt, cpu_s=cpu,
+                             x_baseline=base / cpu))
+            if c is cfg: frames[way] = out
+            print(f'  {name}, {way}: {dt:.2f} s wall, {cpu:.2f} s CPU', flush=True)
+    print(f'\n1920x1080 frame, {torch.get_num_threads()} thread(s), {load_avg()} (cpu_s: what the frame takes on a core '
+          f'that is not shared; x_baseline: the baseline\'s CPU seconds over this row\'s)\n')
     print(table(rows, floatfmt='.3g'))
+    ref = frames[ways[0][0]]
+    for way, f in frames.items():
+        print(f'{way}: {psnr(f, ref):.1f} dB from the fp32 forward() frame')
     native = {}
     for prec in ('fp32', 'bf16'):
         m = Siren(cfg.replace(precision=prec), frames=16); m.load_state_dict(trained.state_dict())
         native[prec] = psnr(render_video(m, 16, video.shape[1], video.shape[2]), video)
-    print(f'bfloat16 vs float32 render of the trained network at 1920x1080: {psnr(f16, f32):.1f} dB apart; '
-          f'at its own 96x40 against the truth: fp32 {native["fp32"]:.2f} dB, bf16 {native["bf16"]:.2f} dB')
+    print(f'at its own 96x40 against the truth: fp32 {native["fp32"]:.2f} dB, bf16 {native["bf16"]:.2f} dB')
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('task', choices=['time', 'rd', 'rivals', 'render', 'clock'])
     p.add_argument('--clips', default='bikes,carphone,friends')
+    p.add_argument('--grid', default='30/same/none,10/2/none,30/2/none,30/0.5/none,10/2/linear,10/0.5/linear,30/2/linear',
+                   help='time: omega_0/omega_t/base settings, comma-separated (omega_t "same": t scaled like x, y)')
+    p.add_argument('--widths', default='32,64,128', help='rd: SIREN widths'); p.add_argument('--base', default='none')
     p.add_argument('--size', type=int, default=QUICK['max_size']); p.add_argument('--frames', type=int, default=QUICK['max_frames'])
     p.add_argument('--epochs', type=int, default=QUICK['epochs'])
     p.add_argument('--scale', type=float, default=1.0, help='clock/rivals: multiply every time budget by this')
