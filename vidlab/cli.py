@@ -220,10 +220,12 @@ def _estimating(on: bool):
             if before is None: del os.environ['VIDLAB_ESTIMATE']
             else: os.environ['VIDLAB_ESTIMATE'] = before
         rows = train.ESTIMATES[n:]
-        print('\nestimate (measured over the first steps; nothing was trained):' if rows else
+        print('\nestimate (each training phase stopped after its first steps: what the command '
+              'wrote is of an untrained model):' if rows else
               '\nestimate: this command ran no training steps to measure')
         if rows: print(table([dict(phase=r['desc'], device=r['device'], s_per_step=r['s_per_step'],
-                                   steps_left=r['steps_left'],
+                                   cpu_s_per_step=r.get('cpu_s_per_step'),
+                                   threads=r.get('threads'), steps_left=r['steps_left'],
                                    time_left=train._fmt_time(r['seconds_left']),
                                    peak_memory=r['memory']) for r in rows], floatfmt='.3g'))
     return ctx()

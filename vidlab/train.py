@@ -233,10 +233,14 @@ def _distributed_loader(dl, rank, world):
 
 ESTIMATES: list[dict] = []                 # every estimate printed by this process, for a summary
 
-def _print_estimate(desc, dev, per_step, left):
+def _print_estimate(desc, dev, per_step, left, cpu_per_step=None):
     ESTIMATES.append(dict(desc=desc, device=str(dev), s_per_step=per_step, steps_left=left,
-                          seconds_left=per_step * left, memory=_peak_memory(dev)))
-    print(f'{desc}: {per_step:.3g} s/step on {dev} (measured over the first steps), about '
+                          seconds_left=per_step * left, memory=_peak_memory(dev),
+                          cpu_s_per_step=cpu_per_step, threads=torch.get_num_threads()))
+    # CPU time: what the steps cost on a machine shared with other jobs
+    cpu = '' if cpu_per_step is None else (f', {cpu_per_step:.3g} s of CPU time per step with '
+                                           f'{torch.get_num_threads()} threads')
+    print(f'{desc}: {per_step:.3g} s/step on {dev} (measured over the first steps{cpu}), about '
           f'{_fmt_time(per_step * left)} '
           f'for the {left} steps left; peak memory so far {_peak_memory(dev)}', flush=True)
 
@@ -347,10 +351,11 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
                 h.log(step, clock(), loss=mean_loss.item(), lr=opt.param_groups[0]['lr'], **logs)
                 pbar.set_description(f'{desc} loss {mean_loss.item():.4g}')
             # the first step (allocation, warm-up) is left out of the time per step
-            if step == start: first = clock()
+            if step == start: first, first_cpu = clock(), time.process_time()
             if estimate and step == min(start + 5, steps - 1):
                 per_step = (clock() - first) / (step - start) if step > start else first - began
-                if lead: _print_estimate(desc, dev, per_step, steps - step - 1)
+                cpu = (time.process_time() - first_cpu) / (step - start) if step > start else None
+                if lead: _print_estimate(desc, dev, per_step, steps - step - 1, cpu)
                 if only_estimate:
                     h.status = 'estimate'
                     h.message = f'{desc}: stopped after {step - start + 1} steps (estimate only)'
