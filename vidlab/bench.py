@@ -227,7 +227,8 @@ def _siren_codec(task, cfg):
 def _interp(task, cfg):
     from vidlab import interp
     keys = task.inputs['keys']
-    model, _ = interp.get_model(video=keys, steps=cfg.interp_steps)
+    model, where = interp.get_model(video=keys, steps=cfg.interp_steps)
+    task.note += f'; interpolator: {where}'
     return interp.interpolate(model.interp, keys, 2)[1::2]
 
 # %% ../nbs/60_benchmark.ipynb #14a6410d
@@ -412,7 +413,8 @@ def winners(res: BenchResult) -> dict:
     for t in res.tasks:
         m, b = best(res.rows, t, True), best(res.rows, t, False)
         if t == 'compress':
-            pairs = [(r, rival(res.rows, r)) for r in res.rows if r['task'] == t and r['family'] != 'baseline']
+            pts = [r for r in res.rows if r['task'] == t and r['family'] != 'baseline']
+            pairs = [(r, rival(res.rows, r)) for r in pts]
             pairs = [p for p in pairs if p[1] is not None]
             m, b = max(pairs, key=lambda p: p[0]['psnr'] - p[1]['psnr'], default=(m, None))
         out[t] = (m, b)
@@ -430,7 +432,7 @@ SAY = {'wins': 'the model wins', 'loses': 'the baseline wins', 'tie': 'tie',
        'no comparison': 'no comparison'}
 
 def judge(res: BenchResult) -> dict:
-    "Per task, (outcome, sentence): outcome is 'wins', 'loses' or 'tie' (for the model) under `outcome`'s margins."
+    "Per task, (outcome, sentence): 'wins', 'loses' or 'tie' for the model, under `outcome`'s margins."
     out = {}
     for t, (m, b) in winners(res).items():
         if m is None or b is None:
@@ -448,7 +450,8 @@ def judge(res: BenchResult) -> dict:
     text = [r for r in res.rows if r['task'] == 'text']
     if text:      # the model against each baseline: it wins only if it wins against all of them
         m, rank = text[0], {'loses': 0, 'tie': 1, 'wins': 2}
-        vs = [(accuracy_outcome(m['accuracy'], m['clips'], b['accuracy'], b.get('clips')), b) for b in text[1:]]
+        vs = [(accuracy_outcome(m['accuracy'], m['clips'], b['accuracy'], b.get('clips')), b)
+              for b in text[1:]]
         o, b = min(vs, key=lambda x: (rank[x[0]], -x[1]['accuracy']))
         out['text'] = (o, f"- **text**: {SAY[o]}: all three attributes right on {m['accuracy']:.0%} of "
                           f"{m['clips']} clips vs {b['accuracy']:.0%} for {b['method']}"
@@ -514,7 +517,7 @@ def compare_plot(res: BenchResult, task: str, frames: int = 3, path=None):
     for i, t in enumerate(ts):
         for j, (name, v) in enumerate(vids.items()):
             ax = axes[i, j]; ax.imshow(v[t].clamp(0, 1).numpy(), interpolation='nearest'); ax.axis('off')
-            ax.set_title(f'truth, frame {t}' if name == 'truth' else
+            ax.set_title(f'truth, held-out frame {t + 1} of {T}' if name == 'truth' else
                          f'{name}\n{psnr_db(v[t:t + 1], vids["truth"][t:t + 1]):.1f} dB', fontsize=7)
     fig.suptitle(task, fontsize=9); fig.tight_layout()
     if path: fig.savefig(path, dpi=110); plt.close(fig)
@@ -556,7 +559,8 @@ def bench_cmd(ns):
         write_video(out/f'{t}.mp4', resize_video(v, scale=k, mode='nearest'), fps=8)
         compare_plot(res, t, path=out/f'{t}.png')
         panels.append(f"- `{t}.mp4`, `{t}.png`: {' | '.join(vids)}")
-    md = [res.table(), verdict(res), scoreboard(res), '\n'.join(panels)]
+    notes = '\n'.join(f'- {k}: {task.note}' for k, task in res.tasks.items())
+    md = [notes, res.table(), verdict(res), scoreboard(res), '\n'.join(panels)]
     (out/'bench.md').write_text('\n\n'.join(md) + '\n')
-    print(res.table()); print(verdict(res)); print(scoreboard(res)); print(f'\nresults in {out}')
+    print('\n\n'.join(md[:4])); print(f'\nresults in {out}')
     return 0
