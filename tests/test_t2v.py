@@ -251,6 +251,39 @@ def test_real_clip_path_tokenizer_and_tiny_clip_text_model(run, vl, cli, tmp_pat
     assert 'never seen in training: purple, hexagon' in r.stderr and (tmp_path/'p.mp4').exists()
 
 
+def test_init_continues_from_a_pipeline(run, vl, tmp_path):
+    "--init DIR: the autoencoder is kept, the denoiser trains on from its weights, the architecture is the pipeline's."
+    out, _ = run
+    rc, o, e = vl('t2v', 'train', '--config', TINY, '--init', out, '--dim', '32', '--steps', '3', '--no_eval',
+                  '--output_dir', tmp_path/'r')
+    assert rc == 0, e
+    a, b = TextToVideoPipeline.from_pretrained(out), TextToVideoPipeline.from_pretrained(tmp_path/'r')
+    assert b.cfg.dim == a.cfg.dim == 16 and b.cfg.init == str(out)
+    va, da = a.vae.state_dict(), a.denoiser.state_dict()
+    assert all(torch.equal(va[k], v) for k, v in b.vae.state_dict().items())
+    assert not all(torch.equal(da[k], v) for k, v in b.denoiser.state_dict().items())
+    rc, o, e = vl('t2v', 'train', '--config', TINY, '--init', tmp_path/'none', '--output_dir', tmp_path/'x')
+    assert rc == 2 and 'no model folder' in e
+
+
+def test_the_gpu_recipes_clip_name_offline_falls_back_and_says_which(vl, tmp_path):
+    """t2v_full.yaml names openai/clip-vit-base-patch32; where the Hub cannot be reached (the tests run offline)
+    training warns, trains a small encoder instead, and the output and metrics.json say which encoder was used."""
+    import yaml
+    name = yaml.safe_load((ROOT/'data'/'configs'/'t2v_full.yaml').read_text())['text_encoder']
+    assert name == 'openai/clip-vit-base-patch32'
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        rc, o, e = vl('t2v', 'train', '--config', TINY, '--text_encoder', name, '--steps', '3', '--ae_steps', '3',
+                      '--no_eval', '--output_dir', tmp_path/'r')
+    assert rc == 0, e
+    used = json.loads((tmp_path/'r'/'metrics.json').read_text())['text_encoder']
+    assert f'text encoder used: {used}' in o
+    if used != name:                                               # not in a local Hugging Face cache
+        assert used == f'small (fallback: {name} could not be loaded)', used
+        assert any('using a small CLIPTextModel' in str(x.message) for x in w)
+
+
 def test_train_on_a_captioned_folder_streamed_with_a_frozen_text_encoder(run, vl, tmp_path):
     """A folder of videos + captions.csv, cut into temporal crops (stride, fps), streamed, files held out;
     `--text_encoder DIR` (frozen): the encoder's weights do not move; metrics.json has the held-out numbers."""

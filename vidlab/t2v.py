@@ -22,16 +22,17 @@ from .metrics import flicker, table
 from .train import fit, History, plot_history, step_generator
 
 # %% auto #0
-__all__ = ['HELD_OUT', 'SPECIAL_TOKENS', 'OUTPUT_TYPES', 'ATTRS', 'T2VConfig', 'parse_combo', 'caption_words', 'build_tokenizer',
-           'unknown_words', 'TextEncoder', 'small_text_encoder', 'load_text_encoder', 'clip_bpe_file', 'clip_merges',
-           'clip_tokenizer', 'tiny_clip', 'VideoAutoencoder', 'timestep_embedding', 'Attention', 'ResBlock3D',
-           'TemporalTransformer', 'Denoiser', 'alpha_bar', 'Diffusion', 'split_combos', 'shapes_dataset', 'vocabulary',
-           'folder_clips', 'as_uint8', 'as_float', 'training_data', 'T2VOutput', 'to_pil', 'TextToVideoPipeline',
-           'attr_labels', 'Probe', 'degrade', 'train_probe', 'probe_accuracy', 'caption_accuracy', 'make_text_encoder',
-           'clip_batches', 'autoencoder_loss', 'train_autoencoder', 'denoiser_batches', 'denoiser_loss', 'T2VRun',
-           'ci95', 'evaluate_shapes', 'retrieval_accuracy', 'evaluate_folder', 'train_t2v', 'ship_pipeline',
-           'diversity', 'guidance_sweep', 'steps_sweep', 'panel_generate', 'panel_train', 't2v_panel',
-           'shipped_pipeline', 'resolve_model_dir', 'train_cmd', 'generate_cmd', 'demo']
+__all__ = ['HELD_OUT', 'SPECIAL_TOKENS', 'OUTPUT_TYPES', 'ATTRS', 'TRAINING_KNOBS', 'T2VConfig', 'parse_combo', 'caption_words',
+           'build_tokenizer', 'unknown_words', 'TextEncoder', 'small_text_encoder', 'load_text_encoder',
+           'clip_bpe_file', 'clip_merges', 'clip_tokenizer', 'tiny_clip', 'VideoAutoencoder', 'timestep_embedding',
+           'Attention', 'ResBlock3D', 'TemporalTransformer', 'Denoiser', 'alpha_bar', 'Diffusion', 'split_combos',
+           'shapes_dataset', 'vocabulary', 'folder_clips', 'as_uint8', 'as_float', 'training_data', 'T2VOutput',
+           'to_pil', 'TextToVideoPipeline', 'attr_labels', 'Probe', 'degrade', 'train_probe', 'probe_accuracy',
+           'caption_accuracy', 'make_text_encoder', 'clip_batches', 'autoencoder_loss', 'train_autoencoder',
+           'denoiser_batches', 'denoiser_loss', 'T2VRun', 'ci95', 'evaluate_shapes', 'retrieval_accuracy',
+           'evaluate_folder', 'train_t2v', 'ship_pipeline', 'diversity', 'guidance_sweep', 'steps_sweep',
+           'panel_generate', 'panel_train', 't2v_panel', 'shipped_pipeline', 'resolve_model_dir', 'train_cmd',
+           'generate_cmd', 'demo']
 
 # %% ../nbs/50_t2v.ipynb #c71f3e96
 HELD_OUT = ['green triangle up', 'red circle left', 'blue square down', 'yellow circle right',
@@ -61,6 +62,8 @@ class T2VConfig(Config):
                         help='synthetic motion per frame, as a fraction of size / frames')
     held_out: list[str] = knob(HELD_OUT,
                                help="'colour shape motion' combinations kept out of training")
+    init: str = knob('', help='a pipeline (or run) folder to start from: its autoencoder is kept, its '
+                              'denoiser and text encoder train on')
     # video autoencoder
     ae_channels: int = knob(64, 4, 256, help='first autoencoder layer width (x2 per downsampling)')
     latent_channels: int = knob(4, 1, 16, help='channels of the latent')
@@ -83,6 +86,8 @@ class T2VConfig(Config):
     schedule: str = knob('cosine', choices=['cosine', 'linear'], help='noise schedule')
     prediction: str = knob('v', choices=['v', 'eps'], help='what the denoiser predicts')
     cond_drop: float = knob(0.1, 0.0, 0.5, help='caption dropout for classifier-free guidance')
+    frame_share: float = knob(0.0, 0.0, 0.9,
+                              help='share of the noise variance common to all frames (0: i.i.d.)')
     # training and sampling
     steps: int = knob(100000, 1, 10**8, help='denoiser training steps')
     batch_size: int = knob(64, 1, 512, help='clips per step')
@@ -501,10 +506,20 @@ def alpha_bar(timesteps: int = 1000, schedule: str = 'cosine', s: float = 0.008)
 
 class Diffusion:
     "Forward noising, the v/eps objective, and DDIM / DDPM sampling with classifier-free guidance."
-    def __init__(self, timesteps: int = 1000, schedule: str = 'cosine', prediction: str = 'v'):
+    def __init__(self, timesteps: int = 1000, schedule: str = 'cosine', prediction: str = 'v',
+                 frame_share: float = 0.0):
         if prediction not in ('v', 'eps'): raise ValueError(f"prediction must be 'v' or 'eps', "
                                                             f"got {prediction!r}")
         self.T, self.prediction, self.ab = timesteps, prediction, alpha_bar(timesteps, schedule)
+        self.frame_share = frame_share
+
+    def noise(self, shape, generator=None) -> torch.Tensor:
+        """Unit-variance Gaussian noise; a share `frame_share` of its variance is common to all frames
+        (axis 2 of (B,C,T,h,w)): the mixed noise prior of PYoCo (Ge et al., 2023). 0: i.i.d."""
+        e = torch.randn(shape, generator=generator)
+        if not self.frame_share: return e
+        common = torch.randn((*shape[:2], 1, *shape[3:]), generator=generator)
+        return (1 - self.frame_share) ** 0.5 * e + self.frame_share ** 0.5 * common
 
     def _ab(self, t, x): return self.ab.to(x.device)[t].view(-1, *[1] * (x.ndim - 1))
 
@@ -526,7 +541,7 @@ class Diffusion:
         """Mean squared error of `model(x_t, t, *cond)` against the target, for random t and eps
         (from `generator`)."""
         t = torch.randint(0, self.T, (len(x0),), generator=generator).to(x0.device)
-        eps = torch.randn(x0.shape, generator=generator).to(x0.device)
+        eps = self.noise(x0.shape, generator).to(x0.device)
         return F.mse_loss(model(self.q_sample(x0, t, eps), t, *cond), self.target(x0, t, eps))
 
     def timesteps_for(self, steps: int) -> torch.Tensor:
@@ -549,7 +564,7 @@ class Diffusion:
         = 0 is DDIM (deterministic), eta = 1 ancestral sampling (DDPM when `steps` = T)."""
         if not 0 <= eta <= 1: raise ValueError(f"eta must be in [0, 1] (0 = DDIM, 1 = DDPM), got "
                                                f"{eta}")
-        x = torch.randn(shape, generator=generator).to(device)
+        x = self.noise(shape, generator).to(device)
         ts, ab = self.timesteps_for(steps), self.ab.to(device)
         guided = uncond is not None and guidance != 1.0
         for i, t in enumerate(ts):
@@ -565,7 +580,7 @@ class Diffusion:
             a, a_next = ab[t], ab[ts[i + 1]]
             s = self.sigma(a, a_next, eta)
             x = a_next.sqrt() * x0 + (1 - a_next - s ** 2).clamp_min(0).sqrt() * eps
-            if eta > 0: x = x + s * torch.randn(shape, generator=generator).to(device)
+            if eta > 0: x = x + s * self.noise(shape, generator).to(device)
         return x
 
     def ddim(self, model, shape, cond, uncond=None, steps: int = 25, guidance: float = 1.0,
@@ -686,7 +701,7 @@ class TextToVideoPipeline(nn.Module):
         if text_encoder.dim != cfg.text_dim: cfg = cfg.replace(text_dim=text_encoder.dim)
         self.cfg, self.text_encoder = cfg, text_encoder
         self.vae, self.denoiser = vae or VideoAutoencoder(cfg), denoiser or Denoiser(cfg)
-        self.diffusion = Diffusion(cfg.timesteps, cfg.schedule, cfg.prediction)
+        self.diffusion = Diffusion(cfg.timesteps, cfg.schedule, cfg.prediction, cfg.frame_share)
 
     @property
     def device(self): return next(self.denoiser.parameters()).device
@@ -1005,7 +1020,7 @@ def retrieval_accuracy(pipe: TextToVideoPipeline, videos: torch.Tensor, captions
     z = pipe.vae.encode(as_float(videos).to(pipe.device))
     g = torch.Generator().manual_seed(seed)
     t = torch.randint(0, pipe.diffusion.T, (draws,), generator=g).to(pipe.device)
-    eps = torch.randn((draws, *z.shape[1:]), generator=g).to(pipe.device)
+    eps = pipe.diffusion.noise((draws, *z.shape[1:]), g).to(pipe.device)
     text = pipe.text_encoder(cands)
     hits = []
     for zi, cap in zip(z, captions):
@@ -1038,6 +1053,11 @@ def evaluate_folder(pipe: TextToVideoPipeline, cfg: T2VConfig, train_caps=(),
                                              sorted(set(test.captions) | set(train_caps)),
                                              seed=cfg.seed))
 
+# what --init takes from the command line; the rest (the architecture) comes from the pipeline
+TRAINING_KNOBS = ('data', 'captions', 'clip_stride', 'clip_fps', 'test_fraction', 'workers', 'n_clips',
+                  'radius', 'speed', 'held_out', 'init', 'cond_drop', 'steps', 'batch_size', 'lr',
+                  'sample_steps', 'guidance', 'eta', 'probe_steps', 'eval_clips', 'seed')
+
 def train_t2v(cfg: T2VConfig | None = None, out_dir=None, data=None, progress: bool = True,
               plot=None,
               resume: bool = False, device=None, evaluate: bool = True) -> T2VRun:
@@ -1049,6 +1069,8 @@ def train_t2v(cfg: T2VConfig | None = None, out_dir=None, data=None, progress: b
     out = run_dir(out_dir) if out_dir is not None else None
     if resume and out and (out/'config.json').exists(): cfg = T2VConfig.load(out/'config.json')
     cfg = cfg or T2VConfig.preset()
+    base = TextToVideoPipeline.from_pretrained(resolve_model_dir(cfg.init)) if cfg.init else None
+    if base is not None: cfg = base.cfg.replace(**{k: getattr(cfg, k) for k in TRAINING_KNOBS})
     dev = torch.device(device) if device else get_device()
     t0 = time.perf_counter()
     seed_everything(cfg.seed)
@@ -1059,12 +1081,17 @@ def train_t2v(cfg: T2VConfig | None = None, out_dir=None, data=None, progress: b
         if tuple(clips.shape[1:]) != (cfg.frames, cfg.size, cfg.size, 3):
             raise VidlabError(f"training clips are {tuple(clips.shape[1:])}, the config asks for "
                               f"({cfg.frames}, {cfg.size}, {cfg.size}, 3)")
-    te = make_text_encoder(cfg, captions)
+    te = base.text_encoder if base is not None else make_text_encoder(cfg, captions)
+    new = unknown_words(' '.join(captions), te.tokenizer.get_vocab()) if te.kind == 'word' else []
+    if new: raise ConfigError(f"{cfg.init}: its tokenizer does not know the captions' words "
+                              f"{', '.join(new[:20])}: train without --init")
     if te.dim != cfg.text_dim: cfg = cfg.replace(text_dim=te.dim)
     if out: cfg.save(out/'config.json')
-    vae = VideoAutoencoder(cfg).to(dev)
-    ae_h = train_autoencoder(vae, clips, cfg, progress, out/'autoencoder.pt' if out else None,
-                             resume)
+    if base is not None: vae, ae_h = base.vae.to(dev), History(status='kept')    # --init: as it is
+    else:
+        vae = VideoAutoencoder(cfg).to(dev)
+        ae_h = train_autoencoder(vae, clips, cfg, progress, out/'autoencoder.pt' if out else None,
+                                 resume)
     vae.requires_grad_(False).eval()
     if _is_dataset(clips): source = clips                         # streamed: encoded batch by batch
     else:
@@ -1072,7 +1099,7 @@ def train_t2v(cfg: T2VConfig | None = None, out_dir=None, data=None, progress: b
             source = torch.cat([vae.encode(as_float(clips[i:i + 64]).to(dev))
                                 for i in range(0, len(clips), 64)])
     seed_everything(cfg.seed + 1)
-    pipe = TextToVideoPipeline(cfg, te, vae).to(dev)
+    pipe = TextToVideoPipeline(cfg, te, vae, base.denoiser if base is not None else None).to(dev)
     params = list(pipe.denoiser.parameters()) + ([] if te.frozen else list(te.parameters()))
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     h = fit(pipe, denoiser_loss, denoiser_batches(source, captions, cfg), cfg.steps, opt=opt,
@@ -1104,9 +1131,10 @@ def train_t2v(cfg: T2VConfig | None = None, out_dir=None, data=None, progress: b
 
 
 # %% ../nbs/50_t2v.ipynb #98e58c4f
-def ship_pipeline(run_or_pipeline, dest=None, metrics: dict | None = None) -> Path:
+def ship_pipeline(run_or_pipeline, dest=None, metrics: dict | None = None,
+                  made_by: str | None = None) -> Path:
     """Copy a trained pipeline folder into the package (`vidlab/pretrained/t2v_small`), with a
-    README of its origin."""
+    README of its origin (`made_by`: the commands, when not the one default run)."""
     import shutil
     src = resolve_model_dir(run_or_pipeline)
     pipe = TextToVideoPipeline.from_pretrained(src)              # refuse to ship what does not load
@@ -1114,11 +1142,11 @@ def ship_pipeline(run_or_pipeline, dest=None, metrics: dict | None = None) -> Pa
     if dest.exists(): shutil.rmtree(dest)
     shutil.copytree(src, dest)
     c = pipe.cfg
+    made_by = made_by or (f"Made by `vidlab t2v train --config data/configs/t2v_default.yaml` "
+                          f"(T2VConfig.slow(): {c.steps} denoiser steps of {c.batch_size} clips)")
     lines = [f"# t2v_small: the text-to-video pipeline shipped with vidlab", '',
-             f"Made by `vidlab t2v train --config data/configs/t2v_default.yaml` "
-             f"(T2VConfig.slow()): {c.n_clips} captioned moving-shape clips of "
-             f"{c.size}x{c.size}x{c.frames}, seed {c.seed}, {c.steps} denoiser steps; the "
-             f"compositions {', '.join(c.held_out)} were held out of training.",
+             f"{made_by}: {c.n_clips} captioned moving-shape clips of {c.size}x{c.size}x{c.frames}, "
+             f"seed {c.seed}; the compositions {', '.join(c.held_out)} were held out of training.",
              '', 'It knows only the words: ' + ', '.join(pipe.text_encoder.known_words) + '.']
     if metrics: lines += ['', 'Measured (tests/benchmarks/bench_t2v.py): ' + json.dumps(metrics)]
     (dest/'README.md').write_text('\n'.join(lines) + '\n')

@@ -5,6 +5,8 @@ seen captions, guidance 0 and chance; DDIM against DDPM; sampling time; latent a
     python tests/benchmarks/bench_t2v.py --pipeline runs/t2v      # a trained pipeline (or run folder)
     python tests/benchmarks/bench_t2v.py --train --seeds 0 1 2    # train the shipped recipe per seed, then measure
     python tests/benchmarks/bench_t2v.py --train --preset fast    # the notebook's quick recipe
+    python tests/benchmarks/bench_t2v.py --train --preset fast --set steps=1200   # ... trained longer
+    python tests/benchmarks/bench_t2v.py --guidance 6 10          # and a guidance sweep
 
 Caption accuracy is a proxy: a small CNN probe, trained on real clips of all 48 combinations, reads shape, colour
 and motion from generated clips; "all" = all three right, on --clips clips of the six held-out compositions
@@ -16,7 +18,7 @@ import argparse, math, os, time
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import torch
 from torch import nn
-from vidlab.data import caption
+from vidlab.data import caption, MOTIONS
 from vidlab.metrics import table, flicker
 from vidlab.t2v import (T2VConfig, TextToVideoPipeline, Denoiser, TemporalTransformer, train_t2v, train_probe,
                         caption_accuracy, split_combos, shapes_dataset, resolve_model_dir, ci95, ATTRS)
@@ -43,7 +45,29 @@ def step_seconds(cfg, pixel=False, batch=8, reps=3):
     return (time.perf_counter() - t0) / reps
 
 
-def measure(pipe, clips, steps=None):
+def direction(videos: torch.Tensor) -> torch.Tensor:
+    "Index into MOTIONS of each clip's motion, read without the probe: the centroid's path, first to last frame."
+    m = (videos.amax(-1) > 0.3).float()                                       # (B,T,H,W): the shape's pixels
+    pos = torch.arange(m.shape[2]).float()
+    w = m.sum((2, 3)).clamp_min(1e-3)
+    cy, cx = (m.sum(3) * pos).sum(-1) / w, (m.sum(2) * pos).sum(-1) / w        # (B,T)
+    path = torch.stack([cy[:, -1] - cy[:, 0], cx[:, -1] - cx[:, 0]], 1)
+    return (path @ torch.tensor(list(MOTIONS.values())).float().T).argmax(1)
+
+
+def noise_or_text(pipe, combos, per=16, seed=21):
+    """Does the direction follow the caption or the initial noise? Every caption gets the same `per` noises;
+    'same noise, same way' = how often two captions of different motions moved the same way from one noise."""
+    labels = torch.tensor([list(MOTIONS).index(c[2]) for c in combos])
+    d = torch.stack([direction(pipe.generate([caption(*c)] * per, seed=seed)) for c in combos])
+    pairs = [(a, b) for a in range(len(combos)) for b in range(a + 1, len(combos)) if labels[a] != labels[b]]
+    real = torch.cat([direction(shapes_dataset(pipe.cfg, per, combos=[c], seed=5)[0]) for c in combos])
+    return dict(n=per * len(combos), real_clips_direction_right=(real == labels.repeat_interleave(per)).float().mean().item(),
+                direction_right=(d == labels[:, None]).float().mean().item(),
+                same_noise_same_way=torch.stack([(d[a] == d[b]).float().mean() for a, b in pairs]).mean().item())
+
+
+def measure(pipe, clips, steps=None, scales=()):
     cfg = pipe.cfg
     probe, real = train_probe(cfg, progress=True)
     seen, held = split_combos(cfg)
@@ -51,6 +75,10 @@ def measure(pipe, clips, steps=None):
     rows = [dict(clips='real clips (probe ceiling)', n=240, **real)]
     ho = caption_accuracy(pipe, probe, held, per, steps=steps, seed=11, progress=True)
     rows.append(dict(clips=f'held-out, model (w={cfg.guidance:g}, DDIM)', n=per * len(held), **ho))
+    for w in scales:                                                   # the guidance sweep (--guidance)
+        rows.append(dict(clips=f'held-out, model (w={w:g}, DDIM)', n=per // 4 * len(held),
+                         **caption_accuracy(pipe, probe, held, max(1, per // 4), steps=steps, guidance=w, seed=15,
+                                            progress=True)))
     rows.append(dict(clips='held-out, model (DDPM ancestral, eta=1)', n=per // 4 * len(held),
                      **caption_accuracy(pipe, probe, held, max(1, per // 4), steps=steps, eta=1.0, seed=12,
                                         progress=True)))
@@ -68,8 +96,12 @@ def main():
     p.add_argument('--train', action='store_true', help='train --preset for each of --seeds first')
     p.add_argument('--preset', choices=['slow', 'fast'], default='slow')
     p.add_argument('--seeds', type=int, nargs='+', default=[0])
+    p.add_argument('--set', nargs='*', default=[], metavar='KNOB=VALUE',
+                   help='override knobs of --preset for --train, e.g. --set steps=1200 batch_size=16')
     p.add_argument('--out', default='runs/bench-t2v')
     p.add_argument('--clips', type=int, default=720, help='generated clips of held-out captions per model')
+    p.add_argument('--guidance', type=float, nargs='*', default=[],
+                   help='also measure these guidance scales (a quarter of --clips each)')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--no_timing', action='store_true')
     a = p.parse_args()
@@ -77,7 +109,9 @@ def main():
     heads, pipes = [], []
     if a.train:
         for s in a.seeds:
+            over = dict(kv.split('=', 1) for kv in a.set)
             cfg = getattr(T2VConfig, a.preset)(seed=s)
+            cfg = cfg.replace(**{k: type(getattr(cfg, k))(v) for k, v in over.items()})
             t = time.perf_counter(); r = train_t2v(cfg, f'{a.out}/seed{s}', evaluate=False)
             print(f'seed {s}: trained in {(time.perf_counter() - t) / 60:.1f} min wall on {a.threads} thread(s)')
             pipes.append((f'seed {s}', r.pipe))
@@ -86,11 +120,14 @@ def main():
         pipes.append((str(d), TextToVideoPipeline.from_pretrained(d)))
     for name, pipe in pipes:
         cfg = pipe.cfg
-        rows, all3, n = measure(pipe, a.clips)
+        rows, all3, n = measure(pipe, a.clips, scales=a.guidance)
         print(f'\n## {name}: caption accuracy ({cfg.size}x{cfg.size}x{cfg.frames}, {cfg.sample_steps} steps, '
               f'guidance {cfg.guidance:g})')
         print(table(rows, floatfmt='.3f'))
         print(f'headline: held-out compositions, all three right: {all3:.3f} +- {ci95(all3, n):.3f} ({n} clips)')
+        print('\nmotion of held-out captions without the probe (centroid path; 0 for same_noise_same_way = '
+              'the text alone decides the direction):')
+        print(table([noise_or_text(pipe, split_combos(cfg)[1])], floatfmt='.3f'))
         heads.append(all3)
     if len(heads) > 1:
         m = sum(heads) / len(heads)
