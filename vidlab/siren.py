@@ -556,6 +556,8 @@ def train_siren(
         ckpt_path=out / 'train_state.pt' if out else None,
         resume=resume,
     )
+    if h.status == 'estimate':  # `--estimate`: the time per step was printed; nothing to score or save
+        return SirenRun(model.cpu(), h, video, out, meta)
     floor = mean_colour_psnr(video[eval_frames(T)])
     if h.last('psnr', 0.0) < floor:
         raise VidlabError(
@@ -989,7 +991,9 @@ def train_cmd(ns):
     video, fps = load_clip(ns.video, cfg)
     out = run_dir(ns.output_dir, name='siren')
     print(describe_fit(video, cfg, ns.video), flush=True)
-    train_siren(video, cfg, out, fps=fps, source=ns.video, device=ns.device, resume=ns.resume)
+    r = train_siren(video, cfg, out, fps=fps, source=ns.video, device=ns.device, resume=ns.resume)
+    if r.history.status == 'estimate':
+        return 0
     m = load_json(out / 'metrics.json')
     print(
         f"PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.3f} after {m['epochs']:g} epochs "
