@@ -6,7 +6,9 @@ from vidlab.core import VidlabError, save_checkpoint
 from vidlab.train import NonFiniteLoss
 from vidlab.interp import (InterpConfig, KeyframeInterp, textured_shapes, eval_methods, keyframe_pipeline,
                            upsample_video, export_torchscript, export_onnx, onnx_error, n_params, train, load_data,
-                           read_frame, generate_video, jpeg_roundtrip, h264_roundtrip, entropy_bits, _example)
+                           read_frame, generate_video, jpeg_roundtrip, h264_roundtrip, entropy_bits, _example,
+                           PRETRAINED, load_model, interpolate_pair)
+import vidlab
 
 TINY = dict(clips=['shapes'], n_shapes=8, crop=32, batch=2, steps=6, ae_steps=4, max_gap=4)
 
@@ -31,13 +33,14 @@ def run(tmp_path_factory):
     d = tmp_path_factory.mktemp('run')
     (d/'tiny.yaml').write_text('clips: [shapes]\nn_shapes: 8\ncrop: 32\nbatch: 2\n')
     out = d/'interp'
-    r = run_cli('interp', 'train', '--config', d/'tiny.yaml', '--steps', '6', '--ae_steps', '4', '--out', out)
+    r = run_cli('interp', 'train', '--config', d/'tiny.yaml', '--steps', '6', '--ae_steps', '4', '--refine2_width', '8',
+                '--refine2_steps', '3', '--out', out)
     assert 'model' in r.stdout and 'blend' in r.stdout
     return out
 
 def test_train_writes_run_folder(run):
     for f in ['config.json', 'model.pt', 'metrics.json', 'training_progress.png', 'shapes_truth_model_blend.mp4',
-              'state_ae.pt', 'state_interp.pt']:
+              'state_ae.pt', 'state_interp.pt', 'state_refine2.pt']:
         assert (run/f).exists(), f
 
 def test_pair_cli_full_resolution_any_size(cli, frames, tmp_path):
@@ -51,6 +54,16 @@ def test_pair_cli_full_resolution_any_size(cli, frames, tmp_path):
     assert read_frame(tmp_path/'m_0.250.png').shape == (37, 53, 3) and (tmp_path/'m_0.750.png').exists()
     cli('interp', 'pair', '--frame0', a, '--frame1', b, '--output', tmp_path/'seq.mp4', '--n', '3')
     assert len(read_video(tmp_path/'seq.mp4')) == 5
+    r = cli('interp', 'pair', '--frame0', a, '--frame1', b, '--output', tmp_path/'tta.png', '--tta', '4')
+    assert read_frame(tmp_path/'tta.png').shape == (37, 53, 3) and 'pretrained' in r.stdout
+
+def test_shipped_model_is_package_data():
+    "The default model lives inside the package (so a plain pip install has it) and loads offline."
+    assert PRETRAINED.is_relative_to(vidlab.__path__[0]) and PRETRAINED.exists()
+    m = load_model(PRETRAINED)
+    assert n_params(m.interp) < 1_000_000
+    a, b = torch.rand(21, 30, 3), torch.rand(21, 30, 3)
+    assert interpolate_pair(m.interp, a, b, [0.5], tta=2).shape == (1, 21, 30, 3)
 
 def test_pair_bad_inputs(cli, frames, tmp_path):
     (a, b, _), _ = frames
@@ -127,6 +140,17 @@ def test_interrupt_then_resume_equals_one_run(tmp_path):
     assert hist['interp'].status == 'done'
     for (k, v), w in zip(ref.state_dict().items(), again.state_dict().values()): assert torch.equal(v, w), k
 
+def test_second_refiner_phase(tmp_path):
+    "With refine2_width > 0 a third phase trains the U-Net alone: the flow stage ends as it was."
+    cfg = InterpConfig.fast(**TINY, refine2_width=8, refine2_steps=3)
+    data = load_data(cfg)
+    m, hist, _ = train(cfg, out=tmp_path/'r2', data=data, progress=False)
+    plain, _, _ = train(cfg.replace(refine2_steps=0), data=data, progress=False)
+    assert hist['refine2'].status == 'done' and (tmp_path/'r2'/'state_refine2.pt').exists()
+    assert any(v.abs().sum() > 0 for k, v in m.interp.refine2.state_dict().items() if k.startswith('d0.1'))
+    for k, v in plain.interp.state_dict().items():
+        if not k.startswith('refine2'): assert torch.equal(v, m.interp.state_dict()[k]), k
+
 def test_interrupt_in_autoencoder_phase_stops_everything(tmp_path):
     cfg = InterpConfig.fast(**TINY)
     with pytest.raises(KeyboardInterrupt):
@@ -170,8 +194,10 @@ def test_bad_options(cli, clip_file, tmp_path):
     r = cli('interp', 'upsample', '--video', clip_file, '--output', tmp_path/'o.mp4', '--factor', '1', check=False)
     assert r.returncode == 2 and 'factor must be at least 2' in r.stderr
 
+BIG = dict(refine2_width=32, full_res_update=True)    # every optional part of the interpolator switched on
+
 def test_python_api_errors_and_torchscript(tmp_path):
-    model = KeyframeInterp(InterpConfig.full()).eval()
+    model = KeyframeInterp(InterpConfig.full(**BIG)).eval()
     assert n_params(model.interp) < 1_000_000
     with pytest.raises(VidlabError, match='needs at least 5'): keyframe_pipeline(model, torch.rand(4, 32, 32, 3), 4)
     with pytest.raises(VidlabError, match='needs at least 3'): eval_methods(model.interp, torch.rand(2, 32, 32, 3), 2)
@@ -179,6 +205,7 @@ def test_python_api_errors_and_torchscript(tmp_path):
     with pytest.raises(VidlabError, match='at least 2'): upsample_video(model.interp, torch.rand(1, 32, 32, 3), 2)
     p = keyframe_pipeline(model, torch.rand(9, 36, 52, 3), 4)
     assert p['video'].shape == (9, 36, 52, 3) and p['bits'] <= p['raw_code_bits'] < p['raw_bits']
+    torch.nn.init.normal_(model.interp.refine2.d0[-1].weight, std=0.01)   # the second refiner at work
     ts = torch.jit.load(str(export_torchscript(model.interp, tmp_path/'m.ts', size=(32, 32))))
     x0, x1, t = _example((40, 57))
     assert torch.allclose(ts(x0, x1, t), model.interp(x0, x1, t), atol=1e-5)
@@ -189,6 +216,21 @@ def test_onnx_export_any_size(tmp_path):
     torch.manual_seed(0)
     model = KeyframeInterp(InterpConfig.fast()).eval()
     assert onnx_error(export_onnx(model.interp, tmp_path/'m.onnx', size=(32, 32)), model.interp) < 1e-3
+    full = KeyframeInterp(InterpConfig.full(**BIG)).eval()              # with the second refiner, made non-zero
+    torch.nn.init.normal_(full.interp.refine2.d0[-1].weight, std=0.01)
+    assert onnx_error(export_onnx(full.interp, tmp_path/'f.onnx', size=(32, 32)), full.interp) < 1e-3
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (importlib.util.find_spec('onnx') and importlib.util.find_spec('onnxruntime')
+                         and importlib.util.find_spec('onnxscript')),
+                    reason='optional extra vidlab[onnx] (onnx, onnxruntime, onnxscript) not installed')
+def test_onnx_dynamo_export_any_size(tmp_path):
+    "torch.export's exporter (minutes on a CPU): the padding is in the graph, so odd sizes work too."
+    torch.manual_seed(0)
+    full = KeyframeInterp(InterpConfig.full(**BIG)).eval()
+    torch.nn.init.normal_(full.interp.refine2.d0[-1].weight, std=0.01)
+    p = export_onnx(full.interp, tmp_path/'d.onnx', size=(32, 32), dynamo=True)
+    assert onnx_error(p, full.interp, sizes=((48, 64), (37, 53), (21, 30))) < 1e-3
 
 def test_codec_bits_are_counted():
     v = textured_shapes(1, 64, 9, seed=8)[0]

@@ -7,7 +7,8 @@
     python tests/benchmarks/bench_interp.py --speed                  # parameters and CPU frames/s at 256x256
     python tests/benchmarks/bench_interp.py --generate               # video from 3 frames 8 apart, vs the truth
     python tests/benchmarks/bench_interp.py --all --triplets DIR     # everything
-    ... --checkpoint runs/x/model.pt    (default: the shipped data/interp/interp_small.pt)
+    ... --checkpoint runs/x/model.pt    (default: the shipped vidlab/pretrained/interp_small/model.pt)
+    ... --tta 4                         (test-time augmentation in --triplets: the mean over 4 symmetries)
     ... --untrained                     (the coarse-to-fine search alone, no learned weights: the ablation)
 
 `--triplets DIR` reads the Middlebury layout (`input/<seq>/frame10.png`, `frame11.png`, `gt/<seq>/frame10i11.png`)
@@ -46,10 +47,10 @@ def read_triplets(root):
     else: raise SystemExit(f'{root}: neither the Middlebury (input/, gt/) nor the Vimeo-90K (sequences/) layout')
 
 
-def bench_triplets(interp, root):
-    rows, ps, bs, ss, bss = [], [], [], [], []
+def bench_triplets(interp, root, tta=1):
+    rows = []
     for name, a, mid, b in read_triplets(root):
-        y = interpolate_pair(interp, a, b, [0.5])[0]
+        y = interpolate_pair(interp, a, b, [0.5], tta=tta)[0]
         bl = (a + b) / 2
         r = dict(triplet=name, size=f'{a.shape[0]}x{a.shape[1]}', model_psnr=psnr(y, mid), blend_psnr=psnr(bl, mid),
                  model_ssim=ssim(y, mid), blend_ssim=ssim(bl, mid))
@@ -58,7 +59,7 @@ def bench_triplets(interp, root):
     mean = {k: float(np.mean([r[k] for r in rows])) for k in ('model_psnr', 'blend_psnr', 'model_ssim', 'blend_ssim', 'gain_db')}
     rows.append(dict(triplet=f'MEAN of {len(rows)}', size='', **mean))
     wins = sum(r['gain_db'] > 0 for r in rows[:-1])
-    print(f'## Triplets in {root}: model at t=1/2 vs linear blend, full resolution\n')
+    print(f'## Triplets in {root}: model at t=1/2 (tta={tta}) vs linear blend, full resolution\n')
     print(table(rows, floatfmt='.3f'))
     print(f"\nmean PSNR {mean['model_psnr']:.2f} dB vs blend {mean['blend_psnr']:.2f} dB "
           f"({mean['gain_db']:+.2f} dB); model wins on {wins} of {len(rows) - 1}\n")
@@ -108,15 +109,17 @@ def bench_generate(interp, cfg, gap=8):
     print(table(rows, floatfmt='.3f')); print()
 
 
-def bench_speed(interp, size):
+def bench_speed(interp, size, tta=1):
     interp.cpu().eval()
     rows = []
     for th in sorted({1, torch.get_num_threads()}):
         torch.set_num_threads(th)
-        s = cpu_fps(interp, size, n=10)
-        rows.append(dict(threads=th, size=f'{size}x{size}', model_fps=s['model_fps'],
-                         model_fps_cpu_time=s['model_fps_cpu_time'], blend_fps=s['blend_fps'],
-                         blend_over_model=s['blend_fps'] / s['model_fps'], interp_params=n_params(interp)))
+        for n in sorted({1, tta}):
+            f = (lambda x0, x1, t: interp(x0, x1, t, tta=n))
+            s = cpu_fps(f, size, n=10)
+            rows.append(dict(threads=th, size=f'{size}x{size}', tta=n, model_fps=s['model_fps'],
+                             model_fps_cpu_time=s['model_fps_cpu_time'], blend_fps=s['blend_fps'],
+                             blend_over_model=s['blend_fps'] / s['model_fps'], interp_params=n_params(interp)))
     print(f'## Speed at {size}x{size} on CPU (interpolator, batch 1)\n')
     print(table(rows, floatfmt='.1f')); print()
 
@@ -128,22 +131,25 @@ def main():
     p.add_argument('--triplets', help='a Middlebury or Vimeo-90K triplet folder')
     for k in ('clips', 'sweep', 'codec', 'generate', 'speed', 'all'): p.add_argument(f'--{k}', action='store_true')
     p.add_argument('--size', type=int, default=256)
+    p.add_argument('--tta', type=int, default=1, help='test-time augmentation in --triplets (1: none)')
     a = p.parse_args()
     if a.untrained: torch.manual_seed(0); model, src = KeyframeInterp(InterpConfig.fast()).eval(), 'untrained'
     else:
         ck = a.checkpoint or PRETRAINED
         model, src = load_checkpoint(ck, expect=KeyframeInterp).model, str(ck)
-    print(f'model: {src}; interpolator {n_params(model.interp):,} parameters, keyframe AE {n_params(model.ae):,}\n')
+    r2 = model.interp.refine2
+    print(f'model: {src}; interpolator {n_params(model.interp):,} parameters (second refiner '
+          f'{n_params(r2) if r2 is not None else 0:,}), keyframe AE {n_params(model.ae):,}\n')
     if not (a.triplets or a.clips or a.sweep or a.codec or a.generate or a.speed or a.all):
         a.all = True; print('(no section chosen: all of them; --triplets DIR adds the test triplets)\n')
     if a.triplets:
         if not Path(a.triplets).exists(): print(f'SKIP triplets: {a.triplets} not found\n')
-        else: bench_triplets(model.interp, a.triplets)
+        else: bench_triplets(model.interp, a.triplets, a.tta)
     if a.clips or a.all: bench_clips(model.interp, model.cfg)
     if a.sweep or a.all: bench_sweep(model.interp)
     if a.codec or a.all: bench_codec(model)
     if a.generate or a.all: bench_generate(model.interp, model.cfg)
-    if a.speed or a.all: bench_speed(model.interp, a.size)
+    if a.speed or a.all: bench_speed(model.interp, a.size, a.tta)
 
 
 if __name__ == '__main__': main()
