@@ -22,12 +22,12 @@ from .train import fit, History, plot_history, step_generator
 # %% auto #0
 __all__ = ['FRAME_DT', 'SOLVERS', 'DATASETS', 'HEADINGS', 'VOCAB', 'G_MIN', 'PREPARED', 'SDEConfig', 'heading', 'centroid',
            'stochastic_balls', 'tokenize', 'check_text', 'FrameEncoder', 'warp', 'motion_estimate', 'FrameDecoder',
-           'mlp', 'LatentSDE', 'frame_times', 'gaussian_kl', 'brownian', 'elbo_terms', 'sde_loss', 'sample_latents',
-           'fit_frames', 'check_frames', 'predict', 'generate', 'samples_video', 'protocol', 'rebuild', 'late',
-           'summary_rows', 'step_rows', 'beats_copy_last', 'real_clips', 'random_windows', 'test_windows', 'SDEData',
-           'kl_schedule', 'tb_writer', 'SDERun', 'train_sde', 'big', 'load_model', 'dataset_spec', 'clip_sets',
-           'prepare_dataset', 'load_prepared', 'panel_train', 'panel_generate', 'control_panel', 'train_cmd',
-           'prepare_cmd', 'generate_cmd', 'demo']
+           'mlp', 'kinematic', 'at_anchor', 'LatentSDE', 'frame_times', 'gaussian_kl', 'brownian', 'elbo_terms',
+           'sde_loss', 'sample_latents', 'fit_frames', 'check_frames', 'predict', 'generate', 'samples_video',
+           'protocol', 'rebuild', 'late', 'summary_rows', 'step_rows', 'beats_copy_last', 'real_clips',
+           'random_windows', 'test_windows', 'SDEData', 'kl_schedule', 'tb_writer', 'SDERun', 'train_sde', 'big',
+           'load_model', 'dataset_spec', 'clip_sets', 'prepare_dataset', 'load_prepared', 'panel_train',
+           'panel_generate', 'control_panel', 'train_cmd', 'prepare_cmd', 'generate_cmd', 'demo']
 
 # %% ../nbs/30_sde.ipynb #sde009
 FRAME_DT = 0.1                                             # SDE time between two frames
@@ -60,6 +60,8 @@ class SDEConfig(Config):
     consistency_weight: float = knob(1.0, 0.0, 10.0, help='weight of the temporal consistency term')
     ae_weight: float = knob(1.0, 0.0, 10.0, help='weight of the per-frame autoencoding term')
     pixel_sigma: float = knob(0.05, 0.005, 1.0, log=True, help='std of the pixel likelihood')
+    speed_std: float = knob(0.5, 0.0, 2.0, help='least std of the initial speed in q(z0) and p(z0): '
+                            'samples differ in how fast the picture moves on')
     text_dropout: float = knob(0.3, 0.0, 1.0, help='fraction of captions dropped in training')
     anchor_dropout: float = knob(0.0, 0.0, 1.0,
                                  help='fraction of clips drawn without the last frame (for text)')
@@ -202,34 +204,31 @@ def motion_estimate(prev, cur, radius: int = 4, window: int = 7, temp: float = 1
     return torch.einsum('ndhw,dc->nhwc', torch.softmax(-cost / temp, 1), d)
 
 class FrameDecoder(nn.Module):
-    """A state z and the anchor -> a frame: the anchor (last context frame) warped by a smooth
-    flow, a gain times the anchor's motion estimate plus a correction (both predicted at 1/4
-    resolution from z and the anchor's skips); with `residual`, a picture added (drawing from
-    nothing)."""
+    """A state z and the anchor -> a frame: the anchor (last context frame) warped by its motion
+    estimate times the travel, the state's first coordinate over FRAME_DT (how many frames' worth
+    of the last motion the picture has moved on; travel 0 is copy-last). With `residual`, a picture
+    drawn from z and the anchor's skips is added (for clips drawn from nothing)."""
     def __init__(self, size: int, z: int, ch: int = 16, residual: bool = False):
         super().__init__()
         self.s, self.ch = size // 8, ch
-        self.fc = nn.Linear(z, 4 * ch * self.s ** 2)
-        self.up = nn.ConvTranspose2d(8 * ch, 2 * ch, 4, 2, 1)                  # 1/8 -> 1/4
-        self.flow = nn.Conv2d(4 * ch + 2, 3, 3, 1, 1)  # gain, correction (dy, dx)
-        nn.init.zeros_(self.flow.weight); nn.init.zeros_(self.flow.bias)       # starts as copy-last
-        self.res = nn.Sequential(nn.ConvTranspose2d(4 * ch, ch, 4, 2, 1), nn.SiLU(),
-                                 nn.ConvTranspose2d(ch, 3, 4, 2, 1)) if residual else None
+        self.res = nn.ModuleDict(dict(
+            fc=nn.Linear(z, 4 * ch * self.s ** 2),
+            up=nn.ConvTranspose2d(8 * ch, 2 * ch, 4, 2, 1),                          # 1/8 -> 1/4
+            out=nn.Sequential(nn.ConvTranspose2d(4 * ch, ch, 4, 2, 1), nn.SiLU(),
+                              nn.ConvTranspose2d(ch, 3, 4, 2, 1)))) if residual else None
     def forward(self, z, anchor):
         """z (B,T,zdim); anchor = (frame (B,H,W,3), skips [(B,C,h,w)], motion (B,H,W,2),
         free (B,) bool or None) -> (B,T,H,W,3). The residual draws for `free` clips only."""
         (B, T), (x, skips, motion, free) = z.shape[:2], anchor
         rep = lambda t: t.repeat_interleave(T, 0)
-        h = F.silu(self.fc(z.flatten(0, 1))).view(B * T, 4 * self.ch, self.s, self.s)
-        h = F.silu(self.up(torch.cat([h, rep(skips[2])], 1)))
-        m = rep(motion.permute(0, 3, 1, 2))                                      # (B*T, 2, H, W)
-        h = torch.cat([h, rep(skips[1])], 1)  # (B*T, 4ch, H/4, W/4)
-        gc = self.flow(torch.cat([h, F.avg_pool2d(m, 4)], 1))
-        gc = F.interpolate(gc, scale_factor=4, mode='bilinear', align_corners=False)
-        gain, corr = gc.split([1, 2], 1)
-        out = warp(rep(x), (gain * m + corr).permute(0, 2, 3, 1))
+        travel = z[..., :1].reshape(B * T, 1, 1, 1) / FRAME_DT
+        out = warp(rep(x), travel * rep(motion))
         if self.res is not None and free is not None:
-            out = out + self.res(h).permute(0, 2, 3, 1) * rep(free.to(out))[:, None, None, None]
+            r = self.res
+            h = F.silu(r.fc(z.flatten(0, 1))).view(B * T, 4 * self.ch, self.s, self.s)
+            h = F.silu(r.up(torch.cat([h, rep(skips[2])], 1)))
+            h = r.out(torch.cat([h, rep(skips[1])], 1)).permute(0, 2, 3, 1)      # (B*T, H, W, 3)
+            out = out + h * rep(free.to(out))[:, None, None, None]
         return out.view(B, T, *out.shape[1:])
 
 def mlp(i: int, o: int, h: int) -> nn.Sequential:
@@ -237,6 +236,19 @@ def mlp(i: int, o: int, h: int) -> nn.Sequential:
 
 # %% ../nbs/30_sde.ipynb #sde021
 G_MIN = 0.01      # the diffusion never vanishes: the path KL divides by it
+
+def kinematic(z, drift, still: bool = False):
+    """The drift with its first coordinate replaced: d travel / dt = speed (z's second coordinate).
+    `still` (the prior): the speed changes in proportion to itself, so a still picture stays still."""
+    speed = z[:, 1:2] * drift[:, 1:2] if still else drift[:, 1:2]
+    return torch.cat([z[:, 1:2], speed, drift[:, 2:]], -1)
+
+def at_anchor(m, ls, speed_std: float = 0.0):
+    """q or p(z0) with the travel pinned at 0 (the anchor frame itself), the speed's std at least
+    `speed_std`, log-stds in [-7, 2]."""
+    speed = ls[:, 1:2].clamp_min(math.log(speed_std)) if speed_std > 0 else ls[:, 1:2]
+    m = torch.cat([torch.zeros_like(m[:, :1]), m[:, 1:]], -1)
+    return m, torch.cat([torch.full_like(ls[:, :1], -7.0), speed, ls[:, 2:]], -1).clamp(-7, 2)
 
 @register
 class LatentSDE(nn.Module):
@@ -261,6 +273,8 @@ class LatentSDE(nn.Module):
         self.ae_head = nn.Linear(h, d)  # frame features -> z
         self.register_buffer('trained_on_text', torch.tensor(False))           # set by train_sde
         self.diffusion_scale, self._ctx = 1.0, None
+        for lin in (self.q_z0, self.p_z0[-1], self.f_net[-1], self.h_net[-1], self.ae_head):
+            with torch.no_grad(): lin.weight[:2] = 0; lin.bias[:2] = 0  # starts still: copy-last
 
     @property
     def is_ode(self) -> bool: return self.cfg.model_type == 'latent_ode'
@@ -269,11 +283,12 @@ class LatentSDE(nn.Module):
     def f(self, t, z):
         ts, ctx = self._ctx  # (n+1,), (B, n+1, context_dim)
         i = min(int(torch.searchsorted(ts, t.reshape(1), right=True)), len(ts) - 1)
-        return self.f_net(torch.cat([z, ctx[:, i]], -1))
-    def h(self, t, z): return self.h_net(z)
+        return kinematic(z, self.f_net(torch.cat([z, ctx[:, i]], -1)))
+    def h(self, t, z): return kinematic(z, self.h_net(z), still=True)
     def g(self, t, z):
         if self.is_ode or self.diffusion_scale == 0: return torch.zeros_like(z)
         g = G_MIN + (1 - G_MIN) * torch.sigmoid(self.g_net(z) - 2.0)          # in (G_MIN, 1)
+        g = torch.cat([torch.full_like(g[:, :1], G_MIN), g[:, 1:]], -1)  # the travel: no own noise
         return g * self.diffusion_scale
 
     # --- the encoders ---
@@ -287,12 +302,10 @@ class LatentSDE(nn.Module):
     def posterior_z0(self, feats):
         "Mean and log-std of q(z0 | the context frames' features (B,k,hidden))."
         _, hN = self.context_rnn(feats)
-        m, ls = self.q_z0(hN[-1]).chunk(2, -1)
-        return m, ls.clamp(-7, 2)
+        return at_anchor(*self.q_z0(hN[-1]).chunk(2, -1), self.cfg.speed_std)
     def prior_z0(self, tokens):
         "Mean and log-std of p(z0 | text) for word ids (B, L) (all zeros: the unconditional prior)."
-        m, ls = self.p_z0(self.text(tokens)).chunk(2, -1)
-        return m, ls.clamp(-7, 2)
+        return at_anchor(*self.p_z0(self.text(tokens)).chunk(2, -1), self.cfg.speed_std)
     def future_context(self, feats):
         "c_t for each frame of (B,n+1,hidden) features: a backward GRU (c_t summarises t..end)."
         return self.future_rnn(feats.flip(1))[0].flip(1)
@@ -410,14 +423,14 @@ def predict(model: LatentSDE, context, horizon: int | None = None, num_samples: 
             diffusion_scale: float = 1.0, fps_factor: int = 1, seed: int = 0,
             z0: str | None = None):
     """Futures of context clips (B,k,H,W,3) or (k,H,W,3): (B, N, horizon*fps_factor, H, W, 3).
-    z0: 'mean' of q(z0 | context) (the SDE's default) or 'sample' from it (the ODE's default)."""
+    z0: 'sample' from q(z0 | context) (the default: how fast things move is uncertain) or its 'mean'."""
     model.eval()
     x = check_frames(context, model.cfg).to(_device(model))
     B, horizon, N = len(x), horizon or model.cfg.horizon, num_samples
     anc = model.anchor(x)
     m, ls = model.posterior_z0(model.encoder(x, anc[0]))
     m, ls = m.repeat_interleave(N, 0), ls.repeat_interleave(N, 0)
-    if (z0 or ('sample' if model.is_ode else 'mean')) == 'sample':
+    if (z0 or 'sample') == 'sample':
         m = m + ls.exp() * torch.randn(m.shape, generator=torch.Generator().manual_seed(seed)).to(m)
     zs = sample_latents(model, m, frame_times(horizon, fps_factor), diffusion_scale, seed)
     rep = lambda t: t.repeat_interleave(N, 0)
