@@ -634,9 +634,10 @@ def train_cmd(args):
     saved = args.resume and (out/'config.json').exists()
     cfg = NCAConfig.load(out/'config.json') if saved else args.cfg
     # torchrun: rank 0 extracts --video into --frames_dir, the other ranks then read the frames
-    if is_main(): frames = load_training_frames(cfg, args.video, args.frames_dir, resume=args.resume)
+    load = lambda resume: load_training_frames(cfg, args.video, args.frames_dir, resume=resume)
+    if is_main(): frames = load(args.resume)
     barrier()
-    if not is_main(): frames = load_training_frames(cfg, args.video, args.frames_dir, resume=True)
+    if not is_main(): frames = load(True)
     frames = check_frames(frames, cfg)
     ckpt = Path(args.model_save_path) if args.model_save_path else out/'nca.pt'
     T, Hf, Wf, _ = frames.shape; p = cfg.cell_size

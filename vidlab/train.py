@@ -147,8 +147,18 @@ def _save_state(path, model, opt, sched, step, h, config, rng):
 def _peak_memory(dev) -> str:
     if dev.type == 'cuda':
         return f'{torch.cuda.max_memory_allocated(dev) / 2**30:.2f} GiB CUDA memory'
-    import resource
-    return f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB RSS'
+    return f'{_peak_rss() / 2**30:.2f} GiB RSS'
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes: Linux's VmHWM (`ru_maxrss` carries a parent's
+    peak over fork and exec), else `ru_maxrss`."""
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('VmHWM:'): return int(line.split()[1]) * 1024
+    except OSError: pass
+    import resource, sys
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss if sys.platform == 'darwin' else rss * 1024       # bytes on macOS, KiB on Linux
 
 def _fmt_time(s):
     return f'{s:.0f} s' if s < 120 else f'{s / 60:.0f} min' if s < 7200 else f'{s / 3600:.1f} h'
