@@ -162,6 +162,25 @@ def test_evaluation_does_not_change_training():
     a, b = run(3), run(5)
     for p, q in zip(a.parameters(), b.parameters()): assert torch.equal(p, q)
 
+def _clipped_step(stale=None, frozen=True):
+    "One SGD step of fit with clip=0.1 on the first Linear; the second one does not train."
+    torch.manual_seed(0); m = nn.Sequential(nn.Linear(4, 16), nn.Linear(16, 1))
+    head = m[1].requires_grad_(not frozen)
+    # a gradient left over from an earlier phase (frozen) or from outside the optimizer
+    if stale is not None:
+        for p in head.parameters(): p.grad = torch.full_like(p, stale)
+    opt = torch.optim.SGD(m[0].parameters(), lr=0.5)
+    fit(m, _loss, _batch, 1, opt=opt, clip=0.1, progress=False)
+    return m[0].weight.detach().clone(), head.weight.detach().clone()
+
+def test_clipping_ignores_parameters_that_do_not_train():
+    "The clip norm counts only what the optimizer updates: a stale .grad elsewhere changes nothing."
+    ref, head0 = _clipped_step()
+    for kw in (dict(stale=1e3), dict(stale=1e3, frozen=False)):
+        w, head = _clipped_step(**kw)
+        assert torch.allclose(w, ref, atol=1e-7), kw
+        assert torch.equal(head, head0), kw                # the head never moves
+
 def test_run_dir_refuses_a_live_run(tmp_path):
     "Item 8: a folder that a live process holds is refused; a dead one's lock is taken over."
     code = f"from vidlab.core import run_dir; import time; run_dir({str(tmp_path/'run')!r}); print('locked', flush=True); time.sleep(60)"

@@ -295,6 +295,8 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
     estimate = (not is_fast()) if estimate is None else estimate
     use_amp = amp and dev.type == 'cuda'
     params = [p for p in model.parameters() if p.requires_grad]
+    # clipping measures only what the optimizer updates (a frozen .grad may be stale)
+    trained = [p for g in opt.param_groups for p in g['params'] if p.requires_grad]
     weights = list(model.state_dict().values())
     # the last weights with a finite loss
     good, good_step, good_sched, good_rng = None, start - 1, None, None
@@ -352,7 +354,7 @@ def fit(model: nn.Module, loss_fn: Callable, batches, steps: int, lr: float = 1e
             loss.backward()
             if world > 1: _average_grads(params, world)
             if grad_fn: grad_fn(model)
-            if clip: nn.utils.clip_grad_norm_(model.parameters(), clip)
+            if clip: nn.utils.clip_grad_norm_(trained, clip)
             updating = True
             opt.step()
             if sched: sched.step()
