@@ -239,3 +239,14 @@ def test_solvers(sde_type, method):
     loss.backward()
     assert torch.isfinite(loss) and logs['kl_path'] > 0
     assert predict(m, v[:, :4], num_samples=2).shape == (2, 2, 6, 32, 32, 3)
+
+
+def test_still_component_copies_the_last_frame():
+    "q(z0)'s still component: of 10 futures at least one is copy-last (not all); the ball recipe has none."
+    torch.manual_seed(0)
+    m = LatentSDE(SDEConfig.fast(frame_size=32))
+    v = torch.rand(3, 4, 32, 32, 3)
+    p = predict(m, v, num_samples=10)
+    still = (p - v[:, None, -1:]).abs().flatten(2).amax(-1) < 1e-5             # (clips, futures)
+    assert still.any(1).all() and not still.all(1).any()
+    assert not hasattr(LatentSDE(SDEConfig.balls()), 'still')

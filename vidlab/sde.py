@@ -20,14 +20,14 @@ from .metrics import psnr_per_frame, ssim_per_frame, copy_last, table
 from .train import fit, History, plot_history, step_generator
 
 # %% auto #0
-__all__ = ['FRAME_DT', 'SOLVERS', 'DATASETS', 'HEADINGS', 'VOCAB', 'G_MIN', 'PREPARED', 'SDEConfig', 'heading', 'centroid',
-           'stochastic_balls', 'tokenize', 'check_text', 'FrameEncoder', 'warp', 'motion_estimate', 'FrameDecoder',
-           'mlp', 'kinematic', 'at_anchor', 'LatentSDE', 'frame_times', 'gaussian_kl', 'brownian', 'elbo_terms',
-           'sde_loss', 'sample_latents', 'fit_frames', 'check_frames', 'predict', 'generate', 'samples_video',
-           'protocol', 'rebuild', 'late', 'summary_rows', 'step_rows', 'beats_copy_last', 'real_clips',
-           'random_windows', 'test_windows', 'SDEData', 'kl_schedule', 'tb_writer', 'SDERun', 'train_sde', 'big',
-           'load_model', 'dataset_spec', 'clip_sets', 'prepare_dataset', 'load_prepared', 'panel_train',
-           'panel_generate', 'control_panel', 'train_cmd', 'prepare_cmd', 'generate_cmd', 'demo']
+__all__ = ['FRAME_DT', 'SOLVERS', 'DATASETS', 'HEADINGS', 'VOCAB', 'G_MIN', 'STILL_GAIN', 'PREPARED', 'SDEConfig', 'heading',
+           'centroid', 'stochastic_balls', 'tokenize', 'check_text', 'FrameEncoder', 'warp', 'motion_estimate',
+           'FrameDecoder', 'mlp', 'kinematic', 'at_anchor', 'context_motion', 'still_draws', 'LatentSDE', 'frame_times',
+           'gaussian_kl', 'brownian', 'elbo_terms', 'sde_loss', 'sample_latents', 'fit_frames', 'check_frames',
+           'predict', 'generate', 'samples_video', 'protocol', 'rebuild', 'late', 'summary_rows', 'step_rows',
+           'beats_copy_last', 'real_clips', 'random_windows', 'test_windows', 'SDEData', 'kl_schedule', 'tb_writer',
+           'SDERun', 'train_sde', 'big', 'load_model', 'dataset_spec', 'clip_sets', 'prepare_dataset', 'load_prepared',
+           'panel_train', 'panel_generate', 'control_panel', 'train_cmd', 'prepare_cmd', 'generate_cmd', 'demo']
 
 # %% ../nbs/30_sde.ipynb #sde009
 FRAME_DT = 0.1                                             # SDE time between two frames
@@ -62,6 +62,8 @@ class SDEConfig(Config):
     pixel_sigma: float = knob(0.05, 0.005, 1.0, log=True, help='std of the pixel likelihood')
     speed_std: float = knob(0.5, 0.0, 2.0, help='least std of the initial speed in q(z0) and p(z0): '
                             'samples differ in how fast the picture moves on')
+    still_min: float = knob(0.1, 0.0, 0.5, help='least weight of the still component of q(z0): of '
+                            'N futures at least floor(still_min N) copy the last frame (0: none)')
     text_dropout: float = knob(0.3, 0.0, 1.0, help='fraction of captions dropped in training')
     anchor_dropout: float = knob(0.0, 0.0, 1.0,
                                  help='fraction of clips drawn without the last frame (for text)')
@@ -104,7 +106,7 @@ class SDEConfig(Config):
     @classmethod
     def balls(cls, **kw) -> 'SDEConfig':
         "The bouncing-balls recipe (captions, branching): 32x32, fast preset."
-        balls = dict(dataset='bouncing', frame_size=32, anchor_dropout=0.3, num_epochs=2,
+        balls = dict(dataset='bouncing', frame_size=32, anchor_dropout=0.3, still_min=0.0, num_epochs=2,
                      train_size=2048, batch_size=16, eval_size=64)
         return cls.fast(**{**balls, **kw})
 
@@ -250,6 +252,27 @@ def at_anchor(m, ls, speed_std: float = 0.0):
     m = torch.cat([torch.zeros_like(m[:, :1]), m[:, 1:]], -1)
     return m, torch.cat([torch.full_like(ls[:, :1], -7.0), speed, ls[:, 2:]], -1).clamp(-7, 2)
 
+STILL_GAIN = 10.0  # logit gain of the still head: its logistic regression learns in a few hundred steps
+
+def context_motion(context, motion):
+    """Measured, parameter-free features (B,3) of how context clips (B,k,H,W,3) move: log mean squared
+    error of predicting the last frame from the one before by copying it, log of the ratio of the error
+    of moving it on at the motion measured a frame earlier (the decoder's extrapolation, back-tested
+    inside the context) to the copy's, and log mean squared `motion` (B,H,W,2) of the last frame."""
+    k = context.shape[1]
+    x, p, pp = context[:, -1], context[:, max(k - 2, 0)], context[:, max(k - 3, 0)]
+    with torch.no_grad(): moved = warp(p, motion_estimate(pp, p))
+    err = lambda y: (y - x).pow(2).flatten(1).mean(1).clamp_min(1e-6).log()
+    copy = err(p)
+    return torch.stack([copy, err(moved) - copy, motion.pow(2).flatten(1).mean(1).clamp_min(1e-6).log()],
+                       -1)
+
+def still_draws(pi, N: int, g: torch.Generator):
+    """Which of N futures per clip (B*N,) bool are still, for still weights pi (B,): systematic sampling
+    (future j is still if (j + u) / N < pi, u ~ U(0,1) per clip), so about pi N of them are."""
+    u = torch.rand(len(pi), 1, generator=g).to(pi)
+    return ((torch.arange(N, device=pi.device) + u) / N < pi[:, None]).flatten()
+
 @register
 class LatentSDE(nn.Module):
     "The latent SDE video model, also a `torchsde` SDE (f, h: posterior, prior drift; g: noise)."
@@ -275,6 +298,9 @@ class LatentSDE(nn.Module):
         self.diffusion_scale, self._ctx = 1.0, None
         for lin in (self.q_z0, self.p_z0[-1], self.f_net[-1], self.h_net[-1], self.ae_head):
             with torch.no_grad(): lin.weight[:2] = 0; lin.bias[:2] = 0  # starts still: copy-last
+        if cfg.still_min > 0:                           # made last: the other weights start the same
+            self.still = nn.Linear(3, 1)                # context_motion -> logit of the still weight
+            with torch.no_grad(): self.still.weight.zero_(); self.still.bias.zero_()
 
     @property
     def is_ode(self) -> bool: return self.cfg.model_type == 'latent_ode'
@@ -306,6 +332,11 @@ class LatentSDE(nn.Module):
     def prior_z0(self, tokens):
         "Mean and log-std of p(z0 | text) for word ids (B, L) (all zeros: the unconditional prior)."
         return at_anchor(*self.p_z0(self.text(tokens)).chunk(2, -1), self.cfg.speed_std)
+    def still_weight(self, context, motion):
+        """pi (B,): the weight of the still component of q(z0 | context) (a point mass on the zero-travel
+        path: copy-last), in [still_min, 1 - still_min], from the measured `context_motion`."""
+        lo, f = self.cfg.still_min, context_motion(context, motion)
+        return lo + (1 - 2 * lo) * torch.sigmoid(STILL_GAIN * self.still(f).squeeze(-1))
     def future_context(self, feats):
         "c_t for each frame of (B,n+1,hidden) features: a backward GRU (c_t summarises t..end)."
         return self.future_rnn(feats.flip(1))[0].flip(1)
@@ -365,9 +396,13 @@ def elbo_terms(model: LatentSDE, video: torch.Tensor, tokens=None, free=None, se
     ae = nll(model.decode(model.ae_head(feats), anc), video) / T
     cons = nll(pred.diff(dim=1), target.diff(dim=1))
     n = T - k + 1
-    return dict(rec=nll(pred, target).mean() / n, kl0=gaussian_kl(m, ls, pm, pls).mean() / (n * px),
-                kl_path=kl_path.mean() / (n * px), consistency=cons.mean() / n, ae=ae.mean(),
-                pred=pred)
+    out = dict(rec=nll(pred, target).mean() / n, kl0=gaussian_kl(m, ls, pm, pls).mean() / (n * px),
+               kl_path=kl_path.mean() / (n * px), consistency=cons.mean() / n, ae=ae.mean(), pred=pred)
+    if cfg.still_min > 0:  # the still weight learns which component explains the clip (one-hot here)
+        with torch.no_grad():
+            still = (nll(target[:, :1].expand_as(target), target) < nll(pred, target)).float()
+        out['still'] = F.binary_cross_entropy(model.still_weight(ctx, anc[2]), still)
+    return out
 
 def sde_loss(model: LatentSDE, video, tokens=None, kl_weight: float | None = None, free=None,
              seed: int = 0):
@@ -376,7 +411,7 @@ def sde_loss(model: LatentSDE, video, tokens=None, kl_weight: float | None = Non
     w = cfg.kl_weight if kl_weight is None else kl_weight
     t = elbo_terms(model, video, tokens, free, seed)
     loss = (t['rec'] + w * (t['kl0'] + t['kl_path']) + cfg.consistency_weight * t['consistency']
-            + cfg.ae_weight * t['ae'])
+            + cfg.ae_weight * t['ae'] + t.get('still', 0.0))
     logs = {k: v.item() for k, v in t.items() if k != 'pred'}
     logs['neg_elbo'] = logs['rec'] + logs['kl0'] + logs['kl_path']
     return loss, logs
@@ -423,16 +458,21 @@ def predict(model: LatentSDE, context, horizon: int | None = None, num_samples: 
             diffusion_scale: float = 1.0, fps_factor: int = 1, seed: int = 0,
             z0: str | None = None):
     """Futures of context clips (B,k,H,W,3) or (k,H,W,3): (B, N, horizon*fps_factor, H, W, 3).
-    z0: 'sample' from q(z0 | context) (the default: how fast things move is uncertain) or its 'mean'."""
+    z0: 'sample' from q(z0 | context) (the default: how fast things move is uncertain) or its 'mean'
+    (and the more likely of its two components, still or moving)."""
     model.eval()
     x = check_frames(context, model.cfg).to(_device(model))
     B, horizon, N = len(x), horizon or model.cfg.horizon, num_samples
     anc = model.anchor(x)
     m, ls = model.posterior_z0(model.encoder(x, anc[0]))
     m, ls = m.repeat_interleave(N, 0), ls.repeat_interleave(N, 0)
-    if (z0 or 'sample') == 'sample':
-        m = m + ls.exp() * torch.randn(m.shape, generator=torch.Generator().manual_seed(seed)).to(m)
+    g, sample = torch.Generator().manual_seed(seed), (z0 or 'sample') == 'sample'
+    if sample: m = m + ls.exp() * torch.randn(m.shape, generator=g).to(m)
     zs = sample_latents(model, m, frame_times(horizon, fps_factor), diffusion_scale, seed)
+    if model.cfg.still_min > 0:                        # still futures: zero travel, copy-last
+        pi = model.still_weight(x, anc[2])
+        still = still_draws(pi, N, g) if sample else (pi > 0.5).repeat_interleave(N)
+        zs = torch.cat([zs[..., :1] * (~still).to(zs)[:, None], zs[..., 1:]], -1)
     rep = lambda t: t.repeat_interleave(N, 0)
     anc = rep(anc[0]), [rep(s) for s in anc[1]], rep(anc[2]), None
     out = model.decode(zs[1:].transpose(0, 1), anc).clamp(0, 1).cpu()
