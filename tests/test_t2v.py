@@ -249,6 +249,8 @@ def test_real_clip_path_tokenizer_and_tiny_clip_text_model(run, vl, cli, tmp_pat
     r = cli('t2v', 'generate', '--model_dir', tmp_path/'r', '--text', 'a purple hexagon moving left', '--steps', '2',
             '--output_path', tmp_path/'p.mp4')
     assert 'never seen in training: purple, hexagon' in r.stderr and (tmp_path/'p.mp4').exists()
+    with pytest.warns(UserWarning, match="purple hexagon' is ignored"):     # CLIP truncates: said, not silent
+        pipe.text_encoder.check_words(['a red circle moving left ' * 3 + 'purple hexagon'])
 
 
 def test_init_continues_from_a_pipeline(run, vl, tmp_path):
@@ -323,7 +325,8 @@ def test_folder_clips_crops_split_and_deterministic_batches(tmp_path):
 
 
 def test_configs_and_bad_config_values():
-    for n in ['default', 'fast', 'full', 'tiny']: T2VConfig.load(ROOT/'data'/'configs'/f't2v_{n}.yaml')
+    for n in ['default', 'default_cont', 'short', 'fast', 'full', 'tiny']:
+        T2VConfig.load(ROOT/'data'/'configs'/f't2v_{n}.yaml')
     assert T2VConfig.load(ROOT/'data'/'configs'/'t2v_default.yaml') == T2VConfig.slow()
     with pytest.raises(ValueError, match='even'): T2VConfig.fast(frames=8 + 1)
     with pytest.raises(ValueError, match='range'): T2VConfig.fast(frames=80)
@@ -339,3 +342,43 @@ def test_panel_and_probe_functions(run):
     seen, held = split_combos(pipe.cfg)
     acc = caption_accuracy(pipe, Probe(), held[:2], per=1, steps=2)
     assert set(acc) == {'shape', 'color', 'motion', 'all'} and all(0 <= v <= 1 for v in acc.values())
+
+
+def test_the_two_commands_make_the_shipped_config():
+    """The shipped pipeline's config.json is what t2v_default.yaml, then t2v_default_cont.yaml (--init the first
+    run) give: the second command takes its training knobs from the yaml and the rest from the first run."""
+    first = T2VConfig.load(ROOT/'data'/'configs'/'t2v_default.yaml')
+    second = T2VConfig.load(ROOT/'data'/'configs'/'t2v_default_cont.yaml')
+    made = first.replace(**{k: getattr(second, k) for k in t2v.TRAINING_KNOBS})
+    shipped = T2VConfig.load(shipped_pipeline()/'config.json')
+    assert made == shipped, {k: (v, getattr(shipped, k)) for k, v in made.to_dict().items()
+                             if v != getattr(shipped, k)}
+    assert first.init == '' and first.steps != shipped.steps
+
+
+def test_a_prompt_longer_than_the_tokenizer_reads_is_an_error(run, vl, tmp_path):
+    "Truncation would drop the prompt's last words without a word: the word-level tokenizer refuses it."
+    out, _ = run
+    pipe = TextToVideoPipeline.from_pretrained(out)
+    long = 'a red circle moving left ' * 3 + 'a blue square'            # 18 words; max_text_len 16 reads 14
+    with pytest.raises(ValueError, match="'left a blue square' would be ignored"): pipe(long)
+    pipe('a red circle moving left ' * 2 + 'a red circle', num_inference_steps=2)   # 13 words: fine
+    rc, o, e = vl('t2v', 'generate', '--model_dir', out, '--text', long, '--output_path', tmp_path/'x.mp4')
+    assert rc == 2 and 'too long' in e and not (tmp_path/'x.mp4').exists()
+
+
+def test_ddpm_and_ddim_draw_from_the_data_distribution():
+    """x0 ~ N(0, s^2) has an exact denoiser; with it DDPM's ancestral chain (eta=1, all T steps) and DDIM must
+    sample variance s^2. Without the ancestral noise, or with a wrong sigma, DDPM's spread collapses or grows."""
+    from vidlab.t2v import Diffusion
+    D, s2 = Diffusion(), 0.25
+    def exact(x, t):
+        a = D._ab(t, x); x0 = a.sqrt() * s2 / (a * s2 + 1 - a) * x
+        return D.target(x0, t, (x - a.sqrt() * x0) / (1 - a).sqrt())
+    g = torch.Generator().manual_seed(0)
+    ddpm = D.ddpm(exact, (20000,), (), generator=g)
+    ddim = D.ddim(exact, (20000,), (), steps=250, generator=g)
+    assert abs(ddpm.var().item() - s2) < 0.01 and abs(ddim.var().item() - s2) < 0.01
+    beta = 1 - D.ab[1:] / D.ab[:-1]                                      # DDPM's posterior variance
+    assert torch.allclose(D.sigma(D.ab[1:], D.ab[:-1], 1.0) ** 2, (1 - D.ab[:-1]) / (1 - D.ab[1:]) * beta,
+                          atol=1e-6)

@@ -191,10 +191,22 @@ class TextEncoder(nn.Module):
     @property
     def dim(self) -> int: return self.model.config.hidden_size
 
+    def cut_text(self, prompt: str) -> str:
+        "What the tokenizer would cut off the end of `prompt` (it reads `max_len` tokens), or ''."
+        ids = self.tokenizer(prompt).input_ids
+        if len(ids) <= self.max_len: return ''
+        return self.tokenizer.decode(ids[self.max_len - 1:-1], skip_special_tokens=True).strip()
+
     def check_words(self, prompts):
-        """Word-level tokenizer: an unknown word is an error. CLIP: a warning for words never seen
-        in training."""
+        """Word-level tokenizer: an unknown word, or words past `max_len` tokens, are an error.
+        CLIP: a warning for words never seen in training, or cut off."""
         for p in prompts:
+            cut = self.cut_text(p)
+            if cut and self.kind == 'word': raise ValueError(
+                f"the prompt {p!r} is too long: this model reads {self.max_len - 2} words, so "
+                f"{cut!r} would be ignored; shorten it")
+            if cut: warnings.warn(f"the prompt {p!r} is longer than the {self.max_len} tokens this "
+                                  f"model reads: {cut!r} is ignored", stacklevel=3)
             if self.kind == 'word':
                 bad = unknown_words(p, self.tokenizer.get_vocab())
                 knows = [w for w in sorted(self.tokenizer.get_vocab()) if w not in SPECIAL_TOKENS]
@@ -1085,6 +1097,9 @@ def train_t2v(cfg: T2VConfig | None = None, out_dir=None, data=None, progress: b
     new = unknown_words(' '.join(captions), te.tokenizer.get_vocab()) if te.kind == 'word' else []
     if new: raise ConfigError(f"{cfg.init}: its tokenizer does not know the captions' words "
                               f"{', '.join(new[:20])}: train without --init")
+    cut = [c for c in sorted(set(captions)) if te.cut_text(c)]
+    if cut: warnings.warn(f"{len(cut)} captions are longer than max_text_len={te.max_len} tokens and "
+                          f"lose their ends (e.g. {cut[0]!r}): raise --max_text_len")
     if te.dim != cfg.text_dim: cfg = cfg.replace(text_dim=te.dim)
     if out: cfg.save(out/'config.json')
     if base is not None: vae, ae_h = base.vae.to(dev), History(status='kept')    # --init: as it is

@@ -3,7 +3,11 @@ seen captions, guidance 0 and chance; DDIM against DDPM; sampling time; latent a
 
     python tests/benchmarks/bench_t2v.py                          # the shipped pipeline (vidlab/pretrained/t2v_small)
     python tests/benchmarks/bench_t2v.py --pipeline runs/t2v      # a trained pipeline (or run folder)
-    python tests/benchmarks/bench_t2v.py --train --seeds 0 1 2    # train the shipped recipe per seed, then measure
+    python tests/benchmarks/bench_t2v.py --train --seeds 0 1 2 --then steps=2000 batch_size=32
+                                    # the shipped two-run recipe per seed (data/configs/t2v_default.yaml, then
+                                    # t2v_default_cont.yaml from it): about 19 CPU-minutes a seed, then measure
+    python tests/benchmarks/bench_t2v.py --train --config data/configs/t2v_short.yaml --seeds 0 1 2 \
+        --clips 240                 # the short 32x32 recipe of the three-seed table
     python tests/benchmarks/bench_t2v.py --train --preset fast    # the notebook's quick recipe
     python tests/benchmarks/bench_t2v.py --train --preset fast --set steps=1200   # ... trained longer
     python tests/benchmarks/bench_t2v.py --guidance 6 10          # and a guidance sweep
@@ -90,6 +94,12 @@ def measure(pipe, clips, steps=None, scales=()):
     return rows, ho['all'], per * len(held)
 
 
+def knobs(cfg, pairs):
+    "`cfg` with KNOB=VALUE strings applied, each value of the knob's type."
+    over = dict(kv.split('=', 1) for kv in pairs)
+    return cfg.replace(**{k: type(getattr(cfg, k))(v) for k, v in over.items()})
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--pipeline', help='a trained pipeline folder (default: the shipped one)')
@@ -98,6 +108,10 @@ def main():
     p.add_argument('--seeds', type=int, nargs='+', default=[0])
     p.add_argument('--set', nargs='*', default=[], metavar='KNOB=VALUE',
                    help='override knobs of --preset for --train, e.g. --set steps=1200 batch_size=16')
+    p.add_argument('--config', help='a T2VConfig YAML for --train (instead of --preset)')
+    p.add_argument('--then', nargs='*', default=[], metavar='KNOB=VALUE',
+                   help='a second run per seed from the first (--init: its autoencoder kept) '
+                        'with these knobs')
     p.add_argument('--out', default='runs/bench-t2v')
     p.add_argument('--clips', type=int, default=720, help='generated clips of held-out captions per model')
     p.add_argument('--guidance', type=float, nargs='*', default=[],
@@ -109,10 +123,13 @@ def main():
     heads, pipes = [], []
     if a.train:
         for s in a.seeds:
-            over = dict(kv.split('=', 1) for kv in a.set)
-            cfg = getattr(T2VConfig, a.preset)(seed=s)
-            cfg = cfg.replace(**{k: type(getattr(cfg, k))(v) for k, v in over.items()})
+            cfg = (T2VConfig.load(a.config).replace(seed=s) if a.config
+                   else getattr(T2VConfig, a.preset)(seed=s))
+            cfg = knobs(cfg, a.set)
             t = time.perf_counter(); r = train_t2v(cfg, f'{a.out}/seed{s}', evaluate=False)
+            if a.then:                                         # the second run of a two-run recipe
+                r = train_t2v(knobs(cfg, a.then).replace(init=f'{a.out}/seed{s}'),
+                              f'{a.out}/seed{s}-then', evaluate=False)
             print(f'seed {s}: trained in {(time.perf_counter() - t) / 60:.1f} min wall on {a.threads} thread(s)')
             pipes.append((f'seed {s}', r.pipe))
     else:
