@@ -20,7 +20,7 @@ from .data import sample_clip
 # %% auto #0
 __all__ = ['METHODS', 'TASKS', 'ALL_TASKS', 'WIN_DB', 'SSIM_EPS', 'WIN_SE', 'PEEKS', 'SAY', 'RULE', 'psnr_db', 'score', 'Task',
            'method', 'BenchConfig', 'interpolation_task', 'compression_task', 'jpeg_codec', 'h264_codec', 'at_rate',
-           'superres_task', 'square', 'prediction_task', 'siren_fit', 'sde_for', 'text_rows', 'make_task',
+           'superres_task', 'square', 'prediction_task', 'siren_fit', 'sde_for', 'sde_config', 'text_rows', 'make_task',
            'BenchResult', 'run_bench', 'matched_rate_rows', 'outcome', 'accuracy_outcome', 'best', 'rival',
            'cheapest_as_good', 'winners', 'judge', 'verdict', 'scoreboard', 'rd_plot', 'compare_videos', 'compare_plot',
            'load_bench_clip', 'bench_cmd']
@@ -90,9 +90,11 @@ class BenchConfig(Config):
     h264_crfs: list[int] = knob([2, 10, 18, 24, 30, 36, 42], 0, 51,
                                 help='H.264 constant-rate factors of the curve')
     seed: int = knob(0, 0, 2**31 - 1, help='random seed')
+    model_preset: str = knob('full', choices=('fast', 'full'),
+                             help="preset of the chapters' configs trained here (neural SDE, NCA)")
     FAST = dict(max_size=64, max_frames=13, context=4, horizon=6, samples=10, nca_steps=150,
                 siren_epochs=60, siren_width=64, interp_steps=60, jpeg_qualities=[10, 50, 90, 97],
-                h264_crfs=[2, 10, 20, 30, 40])
+                h264_crfs=[2, 10, 20, 30, 40], model_preset='fast')
 
 # %% ../nbs/60_benchmark.ipynb #b4dbcee1
 def interpolation_task(video: torch.Tensor) -> Task:
@@ -235,14 +237,18 @@ def _interp(task, cfg):
 def sde_for(cfg: BenchConfig, source: str = ''):
     """A neural SDE trained on the sample clips other than `source`.
     It uses the task's context and horizon."""
-    from vidlab.sde import SDEConfig, train_sde
+    from vidlab.sde import train_sde
     from vidlab.data import SAMPLE_CLIPS
     clips = cfg.sde_train_clips or ','.join(c for c in sorted(SAMPLE_CLIPS) if c != source)
     held = source if source in SAMPLE_CLIPS else clips.split(',')[0]
-    scfg = SDEConfig.preset(train_clips=clips, test_clips=held, frame_size=cfg.predict_size,
-                            context_frames=cfg.context, sequence_length=cfg.context + cfg.horizon,
-                            seed=cfg.seed)
-    return train_sde(scfg, progress=False).model
+    return train_sde(sde_config(cfg, clips, held), progress=False).model
+
+def sde_config(cfg: BenchConfig, clips: str, held: str):
+    "The chapter's preset named by `cfg.model_preset`, at the task's sizes."
+    from vidlab.sde import SDEConfig
+    return getattr(SDEConfig, cfg.model_preset)(
+        train_clips=clips, test_clips=held, frame_size=cfg.predict_size, context_frames=cfg.context,
+        sequence_length=cfg.context + cfg.horizon, seed=cfg.seed)
 
 @method('predict', 'neural SDE', family='neural SDE')
 def _sde(task, cfg):
@@ -258,8 +264,9 @@ def _sde(task, cfg):
 def _nca(task, cfg):
     from vidlab.nca import NCAConfig, train_nca, rollout
     ctx = task.inputs['context']
-    ncfg = NCAConfig.fast(mode='next-frame', num_epochs=cfg.nca_steps, max_size=max(ctx.shape[1:3]),
-                          max_frames=len(ctx), max_rollout=min(4, len(ctx) - 1), seed=cfg.seed)
+    ncfg = getattr(NCAConfig, cfg.model_preset)(
+        mode='next-frame', num_epochs=cfg.nca_steps, max_size=max(ctx.shape[1:3]),
+        max_frames=len(ctx), max_rollout=min(4, len(ctx) - 1), seed=cfg.seed)
     model, _ = train_nca(ncfg, frames=ctx, progress=False)
     return rollout(model, ctx[-1], len(task.truth))[1:]
 
