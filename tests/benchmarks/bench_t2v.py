@@ -5,7 +5,7 @@ seen captions, guidance 0 and chance; DDIM against DDPM; sampling time; latent a
     python tests/benchmarks/bench_t2v.py --pipeline runs/t2v      # a trained pipeline (or run folder)
     python tests/benchmarks/bench_t2v.py --train --seeds 0 1 2 --then steps=2000 batch_size=32
                                     # the shipped two-run recipe per seed (data/configs/t2v_default.yaml, then
-                                    # t2v_default_cont.yaml from it): about 19 CPU-minutes a seed, then measure
+                                    # t2v_default_cont.yaml from it): about 22 CPU-minutes a seed, then measure
     python tests/benchmarks/bench_t2v.py --train --config data/configs/t2v_short.yaml --seeds 0 1 2 \
         --clips 240                 # the short 32x32 recipe of the three-seed table
     python tests/benchmarks/bench_t2v.py --train --preset fast    # the notebook's quick recipe
