@@ -151,6 +151,22 @@ def test_second_refiner_phase(tmp_path):
     for k, v in plain.interp.state_dict().items():
         if not k.startswith('refine2'): assert torch.equal(v, m.interp.state_dict()[k]), k
 
+def test_finetune_from_init(tmp_path):
+    "init starts from a saved model: ae_steps=0 keeps its autoencoder, the interpolator moves on from its weights."
+    cfg = InterpConfig.fast(**TINY)
+    data = load_data(cfg)
+    base, _, _ = train(cfg, out=tmp_path/'base', data=data, progress=False)
+    ft_cfg = cfg.replace(init=str(tmp_path/'base'), ae_steps=0, steps=2, lap_weight=1.0, decoded_keys=True)
+    ft, hist, _ = train(ft_cfg, data=data, progress=False)
+    assert 'ae' not in hist and hist['interp'].status == 'done'
+    assert all(torch.equal(a, b) for a, b in zip(base.ae.state_dict().values(), ft.ae.state_dict().values()))
+    moved = [not torch.equal(a, b) for a, b in zip(base.interp.state_dict().values(), ft.interp.state_dict().values())]
+    assert any(moved)
+    fresh, _, _ = train(ft_cfg.replace(init=''), data=data, progress=False)   # without init: another model
+    assert not torch.equal(fresh.ae.enc[0][0].weight, ft.ae.enc[0][0].weight)
+    with pytest.raises(Exception):                                        # another architecture is refused
+        train(ft_cfg.replace(width=16), data=data, progress=False)
+
 def test_interrupt_in_autoencoder_phase_stops_everything(tmp_path):
     cfg = InterpConfig.fast(**TINY)
     with pytest.raises(KeyboardInterrupt):

@@ -52,8 +52,8 @@ __all__ = ['PRETRAINED', 'InterpConfig', 'conv', 'quantize', 'KeyframeAE', 'code
            'velocity_grid', 'shifted', 'bilateral_cost', 'FlowUpdate', 'blocks2x2', 'Refiner', 'UNetRefiner',
            'Interpolator', 'tta_mean', 'n_params', 'KeyframeInterp', 'interpolate', 'smooth_noise', 'textured_shapes',
            'split_clip', 'load_data', 'triplet_batch', 'frame_batch', 'l1', 'gradient_loss', 'laplacian_loss',
-           'with_extras', 'interp_loss', 'refine2_batch', 'refine2_loss', 'ae_loss', 'eval_methods', 'score',
-           'autoencode', 'evaluate', 'train', 'ae_psnr', 'flow_to_color', 'flow_overlay', 'motion_sweep',
+           'with_extras', 'interp_loss', 'decoded_keys', 'refine2_batch', 'refine2_loss', 'ae_loss', 'eval_methods',
+           'score', 'autoencode', 'evaluate', 'train', 'ae_psnr', 'flow_to_color', 'flow_overlay', 'motion_sweep',
            'entropy_bits', 'keyframe_pipeline', 'keyframes_jpeg', 'codec_curves', 'psnr_at', 'flops', 'cpu_fps',
            'export_torchscript', 'export_onnx', 'onnx_error', 'fit_to_video', 'load_model', 'get_model',
            'upsample_video', 'upsample_file', 'read_frame', 'pair_times', 'interpolate_pair', 'pair_files',
@@ -107,11 +107,18 @@ class InterpConfig(Config):
     crop: int = knob(128, 32, 256, help='training crop size')
     batch: int = knob(16, 1, 64)
     steps: int = knob(6000, 1, 100000, log=True, help='interpolator training steps')
-    ae_steps: int = knob(3000, 1, 100000, log=True, help='autoencoder training steps')
+    ae_steps: int = knob(3000, 0, 100000, help='autoencoder training steps (0: keep init\'s)')
     refine2_steps: int = knob(
         3000, 0, 100000, help='steps of the second refinement stage, the flow stage frozen'
     )
     lr: float = knob(2e-3, 1e-6, 1e7, log=True)
+    lap_weight: float = knob(
+        0.0, 0.0, 10.0, help='weight of a Laplacian-pyramid L1 added to the interpolator\'s L1'
+    )
+    decoded_keys: bool = knob(
+        False, help='the interpolator trains on decoded keyframes (the codec\'s interpolator)'
+    )
+    init: str = knob('', help='a model.pt (or run folder) to start from: fine-tuning')
     seed: int = knob(0, 0, 2**31 - 1)
     FAST: ClassVar[dict] = dict(
         clips=['carphone', 'shapes'],
@@ -649,10 +656,23 @@ def with_extras(loss, pred, target, extra_losses):
     return loss, logs
 
 
-def interp_loss(model: Interpolator, batch, extra_losses=None):
+def interp_loss(model: Interpolator, batch, extra_losses=None, lap_weight: float = 0.0):
+    "L1 of the frame at t (plus `lap_weight` x the Laplacian-pyramid L1)."
     x0, xt, x1, t = batch
     pred = model(x0, x1, t)
-    return with_extras(l1(pred, xt), pred, xt, extra_losses)
+    loss = l1(pred, xt) + (lap_weight * laplacian_loss(pred, xt) if lap_weight else 0.0)
+    return with_extras(loss, pred, xt, extra_losses)
+
+
+@torch.no_grad()
+def decoded_keys(ae: KeyframeAE, batch):
+    """A triplet batch whose keyframes x0, x1 went through the autoencoder (eval mode: codes rounded
+    to its bits), the target left clean: what the interpolator of the keyframe codec sees."""
+    x0, xt, x1, t = batch
+    was = ae.training
+    d = ae.eval()(torch.cat([x0, x1]))
+    ae.train(was)
+    return d[: len(x0)], xt, d[len(x0) :], t
 
 
 def refine2_batch(interp: Interpolator, clips: list, cfg: InterpConfig, g: torch.Generator):
@@ -763,6 +783,10 @@ def train(
     seed_everything(cfg.seed)
     data = data or load_data(cfg)
     model = KeyframeInterp(cfg)
+    if cfg.init:  # fine-tuning: the weights of a saved model with the same architecture
+        p = Path(cfg.init)
+        p = p / 'model.pt' if p.is_dir() else p
+        model.load_state_dict(load_checkpoint(p, expect=KeyframeInterp).model.state_dict())
     if out is not None:
         out = run_dir(out)
         cfg.save(out / 'config.json')
@@ -771,7 +795,8 @@ def train(
     common = dict(
         lr=cfg.lr, sched='cosine', plot=plot, progress=progress, resume=resume, config=cfg
     )
-    h_ae = fit(
+    fit_ae = fit if cfg.ae_steps else (lambda *a, **k: None)  # 0 steps: the AE stays as it is
+    h_ae = fit_ae(
         model.ae,
         lambda m, b: ae_loss(m, b, extra_losses),
         lambda step: frame_batch(
@@ -786,9 +811,12 @@ def train(
     batches = lambda step: triplet_batch(
         data['train'], cfg.batch, cfg.crop, cfg.max_gap, step_generator(cfg.seed + 1, step)
     )
+    if cfg.decoded_keys:  # the codec's interpolator: decoded keyframes in, the true frame out
+        clean = batches
+        batches = lambda step: decoded_keys(model.ae, clean(step))
     h_in = fit(
         model.interp,
-        lambda m, b: interp_loss(m, b, extra_losses),
+        lambda m, b: interp_loss(m, b, extra_losses, cfg.lap_weight),
         batches,
         cfg.steps,
         desc='interpolator',
@@ -796,7 +824,7 @@ def train(
         ckpt_every=every(cfg.steps),
         **common,
     )
-    hist = dict(ae=h_ae, interp=h_in)
+    hist = dict(interp=h_in, **({'ae': h_ae} if h_ae is not None else {}))
     if model.interp.refine2 is not None and cfg.refine2_steps:
         model.interp.eval()  # the flow stage is frozen: only refine2 is in the optimiser
         hist['refine2'] = fit(
@@ -1462,7 +1490,7 @@ def _eval_clip(ns, cfg):
         arg(
             '--max_size',
             type=int,
-            help="longer side to evaluate at (default: the model's max_size, 256)",
+            help="longer side to evaluate at (default: the checkpoint's max_size)",
         ),
         arg('--max_frames', type=int),
         arg('--out', help='folder for metrics.json and a truth|model|blend video'),
