@@ -50,7 +50,14 @@ def windows(video, cfg):
 
 
 def one(model, test):
-    "The single most likely future (mean z0, no noise) against copy-last: what best-of-N's spread adds."
+    """The single most likely future (mean z0, no noise) against copy-last: what best-of-N's spread adds;
+    and the still weight pi of q(z0) on these windows (the fraction of futures that copy the last frame)."""
+    if model.cfg.still_min > 0:
+        k = model.cfg.context_frames
+        with torch.no_grad():
+            x = test[:, :k].float()
+            pi = model.still_weight(x, model.anchor(x)[2])
+        print(f'still weight pi: mean {pi.mean():.2f}, min {pi.min():.2f}, max {pi.max():.2f}', flush=True)
     r = protocol(model, test, num_samples=1, diffusion_scale=0, z0='mean')
     print('one future (mean z0, no noise) minus copy-last per step: PSNR '
           + ' '.join(f'{x:+.2f}' for x in (r['best_psnr'] - r['copy_psnr']).tolist()) + ' dB, SSIM '
