@@ -271,3 +271,33 @@ def test_still_component_copies_the_last_frame():
     still = (p - v[:, None, -1:]).abs().flatten(2).amax(-1) < 1e-5             # (clips, futures)
     assert still.any(1).all() and not still.all(1).any()
     assert not hasattr(LatentSDE(SDEConfig.balls()), 'still')
+
+
+def _shifting(n, T, still, g, size=32):
+    "Smooth random textures (n,T,size,size,3): jittered in place (still) or panned 2 px a frame (moving)."
+    tex = torch.nn.functional.interpolate(torch.rand(n, 3, size // 4, size // 4, generator=g), scale_factor=4,
+                                          mode='bilinear', align_corners=False).permute(0, 2, 3, 1)
+    if still: off = torch.randint(-1, 2, (n, T, 2), generator=g)
+    else: off = torch.arange(T)[None, :, None] * torch.tensor([2, 1]) + torch.randint(-1, 2, (n, 1, 2), generator=g)
+    return torch.stack([torch.stack([tex[i].roll(tuple(off[i, t].tolist()), (0, 1)) for t in range(T)])
+                        for i in range(n)])
+
+
+def test_fit_still_weight_tells_a_still_scene_from_a_pan():
+    """`fit_still_weight` on frozen nets (the moving component moves on at the last frame's motion): held-out
+    jittering-in-place clips get pi > 0.5 (copy-last is the single future), steady pans pi < 0.5; unfitted, both 0.5."""
+    from vidlab.sde import fit_still_weight
+    torch.manual_seed(0)
+    cfg = SDEConfig.fast(frame_size=32)
+    m = LatentSDE(cfg)
+    with torch.no_grad(): m.q_z0.bias[1] = 1.0                        # speed 1: one frame's motion per frame
+    g = torch.Generator().manual_seed(0)
+    data = lambda s: dict(video=torch.cat([_shifting(8, cfg.sequence_length, still, g) for still in (True, False)]),
+                          seed=s)
+    k = cfg.context_frames
+    still, pan = (_shifting(16, k, s, torch.Generator().manual_seed(1)) for s in (True, False))
+    pi = lambda x: m.still_weight(x, m.anchor(x)[2])
+    with torch.no_grad(): assert torch.allclose(pi(still), pi(pan))   # the joint training's start: no signal
+    fit_still_weight(m, data, steps=300, batches=4)
+    with torch.no_grad(): p_still, p_pan = pi(still), pi(pan)
+    assert (p_still > 0.5).float().mean() >= 0.9 and (p_pan < 0.5).float().mean() >= 0.9, (p_still, p_pan)

@@ -23,13 +23,13 @@ from .train import fit, History, plot_history, step_generator
 __all__ = ['FRAME_DT', 'SOLVERS', 'DATASETS', 'HEADINGS', 'VOCAB', 'G_MIN', 'STILL_GAIN', 'PREPARED', 'SDEConfig', 'heading',
            'centroid', 'stochastic_balls', 'tokenize', 'check_text', 'FrameEncoder', 'where', 'warp', 'motion_estimate',
            'FrameDecoder', 'SpriteDecoder', 'SpriteHead', 'mlp', 'kinematic', 'sprite_kinematic', 'at_anchor',
-           'context_motion', 'still_draws', 'LatentSDE', 'frame_times', 'gaussian_kl', 'brownian', 'elbo_terms',
-           'sde_loss', 'sample_latents', 'fit_frames', 'check_frames', 'predict', 'generate', 'samples_video',
-           'protocol', 'rebuild', 'late', 'summary_rows', 'step_rows', 'beats_copy_last', 'real_clips',
+           'context_motion', 'still_draws', 'LatentSDE', 'frame_times', 'gaussian_kl', 'brownian', 'explained_by_still',
+           'elbo_terms', 'sde_loss', 'sample_latents', 'fit_frames', 'check_frames', 'predict', 'generate',
+           'samples_video', 'protocol', 'rebuild', 'late', 'summary_rows', 'step_rows', 'beats_copy_last', 'real_clips',
            'random_windows', 'test_windows', 'SDEData', 'kl_schedule', 'tb_writer', 'SDERun', 'train_sde', 'big',
-           'load_model', 'fit_text_prior', 'colour_name', 'text_steering', 'caption_agreement', 'branching',
-           'dataset_spec', 'clip_sets', 'prepare_dataset', 'load_prepared', 'panel_train', 'panel_generate',
-           'control_panel', 'train_cmd', 'prepare_cmd', 'generate_cmd', 'demo']
+           'load_model', 'fit_text_prior', 'moving_future', 'fit_still_weight', 'colour_name', 'text_steering',
+           'caption_agreement', 'branching', 'dataset_spec', 'clip_sets', 'prepare_dataset', 'load_prepared',
+           'panel_train', 'panel_generate', 'control_panel', 'train_cmd', 'prepare_cmd', 'generate_cmd', 'demo']
 
 # %% ../nbs/30_sde.ipynb #sde009
 FRAME_DT = 0.1                                             # SDE time between two frames
@@ -66,6 +66,9 @@ class SDEConfig(Config):
                             'samples differ in how fast the picture moves on')
     still_min: float = knob(0.1, 0.0, 0.5, help='least weight of the still component of q(z0): of '
                             'N futures at least floor(still_min N) copy the last frame (0: none)')
+    still_fit_steps: int = knob(0, 0, 100_000, help='still component: steps fitting its weight pi '
+                                'to the training windows after training (0: joint training only; '
+                                '300 measured, see Results)')
     text_dropout: float = knob(0.3, 0.0, 1.0, help='fraction of captions dropped in training')
     prior_fit_steps: int = knob(400, 0, 100_000, help='captions: steps fitting p(z0 | text) to the '
                                 'posteriors after training (0: joint training only)')
@@ -406,7 +409,10 @@ class LatentSDE(nn.Module):
     def still_weight(self, context, motion):
         """pi (B,): the weight of the still component of q(z0 | context) (a point mass on the zero-travel
         path: copy-last), in [still_min, 1 - still_min], from the measured `context_motion`."""
-        lo, f = self.cfg.still_min, context_motion(context, motion)
+        return self.still_of(context_motion(context, motion))
+    def still_of(self, f):
+        "pi (B,) from `context_motion` features f (B,3): a logistic regression in [lo, 1 - lo]."
+        lo = self.cfg.still_min
         return lo + (1 - 2 * lo) * torch.sigmoid(STILL_GAIN * self.still(f).squeeze(-1))
     def future_context(self, feats):
         "c_t for each frame of (B,n+1,hidden) features: a backward GRU (c_t summarises t..end)."
@@ -437,6 +443,11 @@ def brownian(z0, ts, seed: int, extra: int = 0):
 def _free(video, free):
     "Clips whose anchor is dropped (`free`, a (B,) bool) see black frames as the reference."
     return video if free is None else video * (~free).to(video)[:, None, None, None, None]
+
+def explained_by_still(pred, target):
+    "(B,) bool: copying the first frame of `target` (B,n+1,H,W,3) has a lower pixel NLL than `pred`."
+    sse = lambda p: (p - target).pow(2).flatten(1).sum(1)
+    return sse(target[:, :1]) < sse(pred)
 
 def elbo_terms(model: LatentSDE, video: torch.Tensor, tokens=None, free=None, seed: int = 0):
     "The terms of the negative ELBO (per pixel) and the auxiliary losses for `video` (B,T,H,W,3)."
@@ -471,7 +482,7 @@ def elbo_terms(model: LatentSDE, video: torch.Tensor, tokens=None, free=None, se
                kl_path=kl_path.mean() / (n * px), consistency=cons.mean() / n, ae=ae.mean(), pred=pred)
     if cfg.still_min > 0:  # the still weight learns which component explains the clip (one-hot here)
         with torch.no_grad():
-            still = (nll(target[:, :1].expand_as(target), target) < nll(pred, target)).float()
+            still = explained_by_still(pred, target).float()
         out['still'] = F.binary_cross_entropy(model.still_weight(ctx, anc[2]), still)
     return out
 
@@ -815,6 +826,8 @@ def train_sde(cfg: SDEConfig | None = None, out_dir=None, progress: bool = True,
             ckpt_every=every, desc='sde', config=cfg, progress=progress)
     if data.tokens is not None and cfg.prior_fit_steps:                  # p(z0 | text), see below
         fit_text_prior(model, data, cfg.prior_fit_steps)
+    if cfg.still_min > 0 and cfg.still_fit_steps:  # pi, see below
+        fit_still_weight(model, data, cfg.still_fit_steps)
     seconds = time.perf_counter() - t0
     res = protocol(model, data.test)
     metrics = dict(status=h.status, steps=h.rows[-1]['step'] + 1 if h.rows else 0,
@@ -868,6 +881,37 @@ def fit_text_prior(model: LatentSDE, data: SDEData, steps: int = 400, lr: float 
         kl = gaussian_kl(m[i], ls[i], *model.prior_z0(t.to(dev))).mean()
         opt.zero_grad(); kl.backward(); opt.step()
     return kl.item()
+
+def moving_future(model: LatentSDE, context, horizon: int) -> torch.Tensor:
+    """The moving component's most likely future (B, horizon+1, H, W, 3), anchor first: mean z0 of
+    q(z0 | context), the prior drift, no noise (what `predict(z0='mean')` shows when pi <= 0.5)."""
+    anc = model.anchor(context)
+    m, _ = model.posterior_z0(model.encoder(context, anc[0]))
+    zs = sample_latents(model, m, frame_times(horizon), diffusion_scale=0.0)
+    return model.decode(zs.transpose(0, 1), anc)
+
+def fit_still_weight(model: LatentSDE, data, steps: int = 300, lr: float = 1e-2,
+                     batches: int = 32) -> float:
+    """Fit the still weight pi to `batches` training batches (`data(step)['video']`), all else fixed:
+    the cross-entropy of `elbo_terms`, run to convergence on fixed features, but towards the component
+    whose *prediction from the context* (copy-last or `moving_future`) has the lower pixel NLL. pi is
+    only used to predict, and the posterior path of `elbo_terms` sees the future, so it nearly always
+    beats copy-last there; joint SGD also barely moves pi in a short run. Returns the final BCE."""
+    cfg, dev, f, y = model.cfg, _device(model), [], []
+    k = cfg.context_frames
+    with torch.no_grad():
+        for s in range(batches):
+            v = data(s)['video'].to(dev)
+            x = v[:, :k]
+            f.append(context_motion(x, model.anchor(x)[2]))
+            y.append(explained_by_still(moving_future(model, x, v.shape[1] - k), v[:, k - 1:]).float())
+    f, y = torch.cat(f), torch.cat(y)
+    opt = torch.optim.Adam(model.still.parameters(), lr)
+    for _ in range(steps):                                   # full batch: a convex problem
+        bce = F.binary_cross_entropy(model.still_of(f), y)
+        opt.zero_grad(); bce.backward(); opt.step()
+    return bce.item()
+
 
 # %% ../nbs/30_sde.ipynb #sde054b
 def colour_name(frame: torch.Tensor) -> str | None:

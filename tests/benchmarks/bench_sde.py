@@ -8,7 +8,8 @@
 
 `real`: train the fast config on two clips, score the third (best-of-10 PSNR/SSIM per step, copy-last beside it,
 diversity); then a model trained on all three scores ../shared/realdata/friends_selfie.mp4, which nothing here
-trains or tunes on (skipped with a message when it is absent).
+trains or tunes on (skipped with a message when it is absent). `--still_fit_steps 300` fits the still weight pi
+after training (`fit_still_weight`), also to models reloaded from `--out` (no retraining).
 
 `extrapolate`: what the decoder's warp can reach without learning, on the same held-out windows: the last frame
 moved on by the parameter-free motion estimate at a constant speed (1 or 1/2 of the last frame's motion per
@@ -33,9 +34,13 @@ SELFIE = Path(__file__).resolve().parents[2].parent/'shared'/'realdata'/'friends
 
 def trained(cfg, path):
     "Train `cfg` into `path`, or reload the model a previous bench run left there (same config only)."
-    if (path/'model_final.pt').exists() and SDEConfig.load(path/'config.json') == cfg:
-        from vidlab.sde import load_model, SDEData
-        return SimpleNamespace(model=load_model(path), test=SDEData(cfg).test, metrics={'steps': cfg.steps})
+    saved = SDEConfig.load(path/'config.json') if (path/'model_final.pt').exists() else None
+    if saved is not None and saved.replace(still_fit_steps=cfg.still_fit_steps) == cfg:  # a post-fit only
+        from vidlab.sde import load_model, SDEData, fit_still_weight
+        model, data = load_model(path), SDEData(cfg)
+        if cfg.still_min > 0 and cfg.still_fit_steps > saved.still_fit_steps:  # train_sde's last step
+            print(f'{path}: still weight fitted, BCE {fit_still_weight(model, data, cfg.still_fit_steps):.3f}')
+        return SimpleNamespace(model=model, test=data.test, metrics={'steps': cfg.steps})
     return train_sde(cfg, path, progress=False)
 
 
@@ -64,10 +69,11 @@ def one(model, test):
           + ' '.join(f'{x:+.3f}' for x in (r['best_ssim'] - r['copy_ssim']).tolist()), flush=True)
 
 
-def real(seeds, out):
+def real(seeds, out, still_fit_steps=0):
     for seed in seeds:
         for held in CLIPS:
-            cfg = SDEConfig.fast(train_clips=','.join(c for c in CLIPS if c != held), test_clips=held, seed=seed)
+            cfg = SDEConfig.fast(train_clips=','.join(c for c in CLIPS if c != held), test_clips=held, seed=seed,
+                                 still_fit_steps=still_fit_steps)
             t = time.perf_counter()
             r = trained(cfg, out/f'real_{held}_s{seed}')
             res = protocol(r.model, r.test)
@@ -78,7 +84,8 @@ def real(seeds, out):
             one(r.model, r.test)
         if not SELFIE.exists():
             print(f'\nfriends_selfie: skipped, {SELFIE} is absent'); continue
-        cfg = SDEConfig.fast(train_clips=','.join(CLIPS), test_clips='carphone', seed=seed)
+        cfg = SDEConfig.fast(train_clips=','.join(CLIPS), test_clips='carphone', seed=seed,
+                             still_fit_steps=still_fit_steps)
         r = trained(cfg, out/f'real_all_s{seed}')
         test = windows(read_video(SELFIE, max_size=4 * cfg.frame_size, frame_step=cfg.frame_step), cfg)
         res = protocol(r.model, test)
@@ -170,11 +177,13 @@ def main():
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--out', default='runs/bench_sde')
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--still_fit_steps', type=int, default=0,
+                   help='real: fit the still weight after training (`fit_still_weight`), also on reloaded runs')
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     out = Path(a.out)
     if a.what in ('extrapolate', 'all'): extrapolate()
-    if a.what in ('real', 'all'): real(a.seeds, out)
+    if a.what in ('real', 'all'): real(a.seeds, out, a.still_fit_steps)
     if a.what in ('ablation', 'all'): ablation(a.seeds, out)
     if a.what in ('ablation_balls', 'all'): ablation(a.seeds, out, balls=True)
     if a.what in ('balls', 'all'): balls(a.seeds, out)
