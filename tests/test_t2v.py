@@ -325,9 +325,12 @@ def test_folder_clips_crops_split_and_deterministic_batches(tmp_path):
 
 
 def test_configs_and_bad_config_values():
-    for n in ['default', 'default_cont', 'short', 'fast', 'full', 'tiny']:
+    for n in ['default', 'default_cont', 'short', 'short_cont', 'fast', 'full', 'tiny']:
         T2VConfig.load(ROOT/'data'/'configs'/f't2v_{n}.yaml')
     assert T2VConfig.load(ROOT/'data'/'configs'/'t2v_default.yaml') == T2VConfig.slow()
+    short = T2VConfig.load(ROOT/'data'/'configs'/'t2v_short.yaml')     # the short recipe's second run:
+    cont = T2VConfig.load(ROOT/'data'/'configs'/'t2v_short_cont.yaml')  # the first's knobs, from it
+    assert cont.init and cont.replace(init='') == short
     with pytest.raises(ValueError, match='even'): T2VConfig.fast(frames=8 + 1)
     with pytest.raises(ValueError, match='range'): T2VConfig.fast(frames=80)
     with pytest.raises(ValueError, match='colour shape motion'): T2VConfig.fast(held_out=['a cat'])

@@ -7,7 +7,9 @@ seen captions, guidance 0 and chance; DDIM against DDPM; sampling time; latent a
                                     # the shipped two-run recipe per seed (data/configs/t2v_default.yaml, then
                                     # t2v_default_cont.yaml from it): about 22 CPU-minutes a seed, then measure
     python tests/benchmarks/bench_t2v.py --train --config data/configs/t2v_short.yaml --seeds 0 1 2 \
-        --clips 240                 # the short 32x32 recipe of the three-seed table
+        --clips 240                 # the short 32x32 recipe of the three-seed table, one run
+    python tests/benchmarks/bench_t2v.py --train --config data/configs/t2v_short.yaml --seeds 0 1 2 \
+        --then steps=1200 --clips 240   # ... and its two-run version (t2v_short_cont.yaml: the same knobs)
     python tests/benchmarks/bench_t2v.py --train --preset fast    # the notebook's quick recipe
     python tests/benchmarks/bench_t2v.py --train --preset fast --set steps=1200   # ... trained longer
     python tests/benchmarks/bench_t2v.py --guidance 6 10          # and a guidance sweep
