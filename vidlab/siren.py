@@ -40,13 +40,14 @@ from .metrics import psnr, ssim, linear_blend, bicubic_upsample, table
 from .train import fit, History, plot_history
 
 # %% auto #0
-__all__ = ['SHIFT_GAIN', 'RENDER_CHUNK', 'MODES', 'MAX_PIXELS', 'MAX_FRAMES', 'SirenConfig', 'siren_init_', 'SineLayer',
-           'bf16_units', 'use_bf16', 'resolve_precision', 'time_scale', 'linear_time_base', 'Siren', 'n_params',
-           'pixel_centers', 'frame_times', 'video_coords', 'PixelBatches', 'frame_base', 'siren_frame', 'render_frames',
-           'render_video', 'cosine_factor', 'BudgetCosine', 'budget_cosine', 'eval_frames', 'eval_every', 'fit_video',
-           'SirenRun', 'mean_colour_psnr', 'train_siren', 'render_plan', 'render_to_folder', 'load_siren', 'ReluMLP',
-           'width_for_params', 'HashGrid', 'layer_activations', 'activation_table', 'radial_spectrum', 'quantize',
-           'h264', 'panel_train', 'preview', 'load_clip', 'describe_fit', 'train_cmd', 'render_cmd', 'demo']
+__all__ = ['SHIFT_GAIN', 'RENDER_CHUNK', 'MODES', 'MAX_PIXELS', 'MAX_FRAMES', 'TIME_CANDIDATES', 'SirenConfig', 'siren_init_',
+           'SineLayer', 'bf16_units', 'use_bf16', 'resolve_precision', 'time_scale', 'linear_time_base', 'Siren',
+           'n_params', 'pixel_centers', 'frame_times', 'video_coords', 'PixelBatches', 'frame_base', 'siren_frame',
+           'render_frames', 'render_video', 'cosine_factor', 'BudgetCosine', 'budget_cosine', 'eval_frames',
+           'eval_every', 'fit_video', 'SirenRun', 'mean_colour_psnr', 'train_siren', 'render_plan', 'render_to_folder',
+           'load_siren', 'ReluMLP', 'width_for_params', 'HashGrid', 'lerp_frames', 'corrected_render', 'validate_time',
+           'fit_interpolator', 'layer_activations', 'activation_table', 'radial_spectrum', 'quantize', 'h264',
+           'panel_train', 'preview', 'load_clip', 'describe_fit', 'train_cmd', 'render_cmd', 'demo']
 
 # %% ../nbs/40_siren.ipynb #a7676335
 @register
@@ -853,6 +854,49 @@ class HashGrid(nn.Module):
     def forward(self, v):
         return torch.sigmoid(self.mlp(self.encode(v)).reshape(*v.shape[:-1], 3))
 
+# %% ../nbs/40_siren.ipynb #72694805
+def lerp_frames(frames: torch.Tensor, times) -> torch.Tensor:
+    "K frames at `frame_times(K)`, cross-faded to `times` in [-1, 1]: (N, H, W, 3) (the blend's weights)."
+    f, K = torch.as_tensor(frames).float(), len(frames)
+    u = ((torch.as_tensor(times).float() + 1) / 2 * (K - 1)).clamp(0, K - 1)
+    i = u.floor().long().clamp(max=max(K - 2, 0))
+    return torch.lerp(f[i], f[(i + 1).clamp(max=K - 1)], (u - i).view(-1, 1, 1, 1))
+
+
+def corrected_render(model: nn.Module, frames: torch.Tensor, times) -> torch.Tensor:
+    "The network at `times` plus the cross-fade of its errors on its training `frames`: exact at them."
+    T, H, W, _ = frames.shape
+    errors = frames.float() - render_video(model, T, H, W)  # e_k = F_k - g(t_k)
+    return (render_video(model, times, H, W) + lerp_frames(errors, times)).clamp(0, 1)
+
+
+TIME_CANDIDATES = tuple(
+    dict(omega_t=wt, motion=m) for wt in (0.5, 2.0) for m in ('global', 'none')
+)  # what `fit_interpolator` chooses from, on top of the config it is given
+
+
+def validate_time(frames: torch.Tensor, cfg: SirenConfig, candidates=TIME_CANDIDATES) -> list[dict]:
+    "Each candidate fitted to frames[::2], scored corrected on frames[1:-1:2]: PSNR on training frames."
+    inner, val = frames[::2], frames[1 : len(frames) - 1 : 2]
+    if not len(val):
+        raise ValueError(f"validation needs at least 3 training frames, got {len(frames)}")
+    t_val = frame_times(2 * len(inner) - 1)[1::2]
+    rows = []
+    for c in candidates:
+        g = train_siren(inner, cfg.replace(**c), progress=False).model
+        rows.append(dict(c, validation_psnr=psnr(corrected_render(g, inner, t_val), val)))
+    return rows
+
+
+def fit_interpolator(
+    frames: torch.Tensor, cfg: SirenConfig, candidates=TIME_CANDIDATES, **kw
+) -> tuple[SirenRun, dict, list[dict]]:
+    "The candidate that `validate_time` scores best, refitted on all `frames`: (run, choice, rows)."
+    rows = validate_time(frames, cfg, candidates)
+    best = max(rows, key=lambda r: r['validation_psnr'])
+    choice = {k: best[k] for k in candidates[0]}
+    return train_siren(frames, cfg.replace(**choice), progress=False, **kw), choice, rows
+
 # %% ../nbs/40_siren.ipynb #ede21d3d
 @torch.no_grad()
 def layer_activations(
@@ -1079,14 +1123,14 @@ def render_cmd(ns):
 
 # %% ../nbs/40_siren.ipynb #453890c0
 def demo(out_dir) -> dict:
-    "`vidlab demo`'s quick run: fit the even frames of bikes, score the odd ones against the blend."
+    "`vidlab demo`'s quick run: fit the even frames of bikes (time setting chosen on them), score the odd ones."
     cfg = SirenConfig.fast(
-        max_frames=16, max_size=96, epochs=25, save_every=5, omega_0=10.0, omega_t=2.0
+        max_frames=16, max_size=96, epochs=25, save_every=5, omega_0=10.0, base='linear'
     )
     video = sample_clip('bikes', cfg.max_size, cfg.max_frames)
     even, odd = video[::2], video[1 : len(video) - 1 : 2]
-    r = train_siren(even, cfg, out_dir, source='bikes (even frames)', fps=12.0)
-    model = render_video(r.model, 2 * len(even) - 1, *video.shape[1:3])[1::2]
+    r, choice, _ = fit_interpolator(even, cfg, out_dir=out_dir, source='bikes (even frames)', fps=12.0)
+    model = corrected_render(r.model, even, frame_times(2 * len(even) - 1))[1::2]
     blend = linear_blend(even, 2)[1::2]
     return dict(
         headline=dict(
