@@ -10,7 +10,7 @@ from vidlab.core import save_checkpoint, VidlabError
 from vidlab.data import fake_ucf101, fake_kinetics, fake_videos
 from vidlab.media import read_video, write_video, save_frames
 from vidlab.sde import (SDEConfig, LatentSDE, SDEData, load_model, predict, generate, sde_loss, stochastic_balls,
-                        tokenize, check_text, train_sde, text_steering, centroid, fit_text_prior)
+                        tokenize, check_text, train_sde, text_steering, centroid, fit_text_prior, COLORS)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT/'data'/'configs'
@@ -109,14 +109,18 @@ def test_text_steers_heading_and_colour():
 
 
 def test_sprite_state_is_where_the_ball_is():
-    "The sprite model's q(z0) puts the ball where the context shows it (to a pixel), and decodes it there."
+    """The sprite model's q(z0) puts the ball where the context shows it (to a pixel), decodes it there, and
+    holds its colour (over its brightest channel) in z[4:7] before any training."""
     cfg = SDEConfig.balls()
     m = LatentSDE(cfg)
-    v, _ = stochastic_balls(4, cfg, seed=5)
+    v, caps = stochastic_balls(4, cfg, seed=5)
     x = v[:, :cfg.context_frames]
     mu, _ = m.posterior_z0(m.encoder(x, x[:, -1]))
     px = (mu[:, :2] + 1) * (cfg.frame_size - 1) / 2                       # [-1, 1] units -> pixels
     assert torch.allclose(px, torch.stack([centroid(c[-1]) for c in x]), atol=0.5)
+    want = torch.tensor([COLORS[c.split()[1]] for c in caps])
+    assert torch.allclose(torch.sigmoid(mu[:, 4:7]), (want / want.amax(-1, keepdim=True)).clamp(0.02, 0.98),
+                          atol=0.02)
     with pytest.raises(Exception, match='n_balls'): SDEConfig.balls(n_balls=2)
 
 

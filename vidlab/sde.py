@@ -21,16 +21,16 @@ from .train import fit, History, plot_history, step_generator
 
 # %% auto #0
 __all__ = ['FRAME_DT', 'SOLVERS', 'DATASETS', 'HEADINGS', 'VOCAB', 'G_MIN', 'STILL_GAIN', 'PREPARED', 'SDEConfig', 'heading',
-           'centroid', 'stochastic_balls', 'tokenize', 'check_text', 'FrameEncoder', 'where', 'warp', 'motion_estimate',
-           'FrameDecoder', 'SpriteDecoder', 'SpriteHead', 'mlp', 'kinematic', 'sprite_kinematic', 'at_anchor',
-           'context_motion', 'still_draws', 'LatentSDE', 'frame_times', 'gaussian_kl', 'brownian', 'explained_by_still',
-           'elbo_terms', 'sde_loss', 'sample_latents', 'fit_frames', 'check_frames', 'predict', 'generate',
-           'samples_video', 'protocol', 'rebuild', 'late', 'summary_rows', 'step_rows', 'beats_copy_last', 'real_clips',
-           'random_windows', 'test_windows', 'SDEData', 'kl_schedule', 'tb_writer', 'SDERun', 'train_sde', 'big',
-           'load_model', 'caption_posterior', 'fit_text_prior', 'moving_future', 'fit_still_weight', 'colour_name',
-           'text_steering', 'caption_agreement', 'branching', 'dataset_spec', 'clip_sets', 'prepare_dataset',
-           'load_prepared', 'panel_train', 'panel_generate', 'control_panel', 'train_cmd', 'prepare_cmd',
-           'generate_cmd', 'demo']
+           'centroid', 'stochastic_balls', 'tokenize', 'check_text', 'FrameEncoder', 'tint', 'where', 'warp',
+           'motion_estimate', 'FrameDecoder', 'SpriteDecoder', 'SpriteHead', 'mlp', 'kinematic', 'sprite_kinematic',
+           'at_anchor', 'context_motion', 'still_draws', 'LatentSDE', 'frame_times', 'gaussian_kl', 'brownian',
+           'explained_by_still', 'elbo_terms', 'sde_loss', 'sample_latents', 'fit_frames', 'check_frames', 'predict',
+           'generate', 'samples_video', 'protocol', 'rebuild', 'late', 'summary_rows', 'step_rows', 'beats_copy_last',
+           'real_clips', 'random_windows', 'test_windows', 'SDEData', 'kl_schedule', 'tb_writer', 'SDERun', 'train_sde',
+           'big', 'load_model', 'caption_posterior', 'fit_text_prior', 'moving_future', 'fit_still_weight',
+           'colour_name', 'text_steering', 'caption_agreement', 'branching', 'dataset_spec', 'clip_sets',
+           'prepare_dataset', 'load_prepared', 'panel_train', 'panel_generate', 'control_panel', 'train_cmd',
+           'prepare_cmd', 'generate_cmd', 'demo']
 
 # %% ../nbs/30_sde.ipynb #sde009
 FRAME_DT = 0.1                                             # SDE time between two frames
@@ -100,10 +100,10 @@ class SDEConfig(Config):
         if not 1 <= self.context_frames < self.sequence_length:
             raise ConfigError(f"context_frames: must be at least 1 and less than sequence_length "
                               f"({self.sequence_length}), got {self.context_frames}")
-        if self.decoder == 'sprite' and (self.n_balls != 1 or self.latent_dim < 6):
+        if self.decoder == 'sprite' and (self.n_balls != 1 or self.latent_dim < 8):
             raise ConfigError(f"decoder: the sprite decoder draws one ball (n_balls 1, got "
-                              f"{self.n_balls}) from position, velocity and >= 2 more coordinates "
-                              f"(latent_dim >= 6, got {self.latent_dim})")
+                              f"{self.n_balls}) from position, velocity, colour and >= 1 more "
+                              f"coordinate (latent_dim >= 8, got {self.latent_dim})")
         if self.method != 'auto' and self.method not in SOLVERS[self.sde_type]:
             raise ConfigError(f"method: {self.method!r} does not solve {self.sde_type} SDEs; use "
                               f"one of {list(SOLVERS[self.sde_type])} (or 'auto')")
@@ -182,8 +182,8 @@ class FrameEncoder(nn.Module):
         super().__init__()
         c = (ch, 2 * ch, 4 * ch)
         self.convs = nn.ModuleList([nn.Conv2d(i, o, 4, 2, 1) for i, o in zip((6,) + c[:2], c)])
-        self.where = where                      # the last 2 features: `where(x)`, not learned
-        self.out = nn.Linear(c[2] * (size // 8) ** 2 + 3, out - 2 * where)
+        self.where = where             # the last 5 features: `tint(x)`, `where(x)`, not learned
+        self.out = nn.Linear(c[2] * (size // 8) ** 2 + 3, out - 5 * where)
     def maps(self, x, ref):
         "Feature maps of frames x (N,H,W,3) seen next to ref (N,H,W,3): the input is [x, x - ref]."
         h, maps = torch.cat([x, x - ref], -1).permute(0, 3, 1, 2), []
@@ -195,7 +195,14 @@ class FrameEncoder(nn.Module):
         m = self.maps(x.flatten(0, 1), ref.repeat_interleave(T, 0))[-1]
         h = torch.cat([m.flatten(1), 10 * x.flatten(0, 1).mean((1, 2))], -1)
         h = self.out(h).view(B, T, -1)
-        return torch.cat([h, where(x)], -1) if self.where else h
+        return torch.cat([h, tint(x), where(x)], -1) if self.where else h
+
+def tint(x):
+    """Logit of the colour of each frame (..., H, W, 3): the brightness-weighted mean colour over its
+    brightest channel, sum x / sum max_c x (a ball drawn as coverage x colour gives colour / max colour
+    whatever its coverage), clipped to [0.02, 0.98]. No parameters, as `where`."""
+    c = x.sum((-3, -2)) / x.amax(-1).sum((-2, -1))[..., None].clamp_min(1e-6)
+    return torch.logit(c.clamp(0.02, 0.98))
 
 def where(x):
     """(y, x) of the brightness centroid of each frame of (..., H, W, 3), in [-1, 1] image units
@@ -261,8 +268,8 @@ class FrameDecoder(nn.Module):
 
 class SpriteDecoder(nn.Module):
     """A state z -> frames of one ball drawn from nothing (no anchor): a learned sprite placed at
-    the position (z[0], z[1]) = (y, x) in [-1, 1] image units and coloured by z[4:] (z[2:4] is the
-    velocity). Position, velocity and colour are coordinates of z, so a caption's heading and
+    the position (z[0], z[1]) = (y, x) in [-1, 1] image units and coloured by sigmoid(z[4:7] + a
+    learned correction from z[4:]), which starts at zero (z[2:4] is the velocity, z[4:7] `tint`). Position, velocity and colour are coordinates of z, so a caption's heading and
     colour are directions in the state that p(z0 | text) can pick."""
     def __init__(self, size: int, z: int, radius: float = 4.0):
         super().__init__()
@@ -270,22 +277,24 @@ class SpriteDecoder(nn.Module):
         sig = 1.5 * radius / size                      # starts as a blob a little wider than a ball
         self.sprite = nn.Parameter(torch.exp(-(r[:, None] ** 2 + r ** 2) / (2 * sig ** 2))[None])
         self.colour = nn.Linear(z - 4, 3)
+        with torch.no_grad(): self.colour.weight.zero_(); self.colour.bias.zero_()
         self.register_buffer('grid', torch.stack(torch.meshgrid(r, r, indexing='xy'), -1))
         self.size = size
     def forward(self, z, anchor=None):
         "z (B,T,zdim) -> (B,T,H,W,3); `anchor` is ignored (the picture is all in z)."
         (B, T, d), S = z.shape, self.size
         z = z.reshape(B * T, d)
-        rgb = torch.sigmoid(self.colour(z[:, 4:]))[:, None, None]                # (BT,1,1,3)
+        rgb = torch.sigmoid(z[:, 4:7] + self.colour(z[:, 4:]))[:, None, None]    # (BT,1,1,3)
         grid = self.grid - z[:, :2].flip(-1)[:, None, None]       # sprite(p - position), 0 outside
         m = F.grid_sample(self.sprite.expand(B * T, 1, S, S), grid, align_corners=True)
         return (m[:, 0, ..., None] * rgb).view(B, T, S, S, 3)
 
 class SpriteHead(nn.Linear):
-    "Features (with `where` last) -> a sprite state: learned, plus the measured position."
+    "Features (`tint`, `where` last) -> a sprite state: learned, plus the measured position and colour."
     def forward(self, feats):
         z = super().forward(feats)
-        return torch.cat([z[..., :2] + feats[..., -2:], z[..., 2:]], -1)
+        return torch.cat([z[..., :2] + feats[..., -2:], z[..., 2:4], z[..., 4:7] + feats[..., -5:-2],
+                          z[..., 7:]], -1)
 
 def mlp(i: int, o: int, h: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(i, h), nn.SiLU(), nn.Linear(h, h), nn.SiLU(), nn.Linear(h, o))
@@ -300,8 +309,9 @@ def kinematic(z, drift, still: bool = False):
     return torch.cat([z[:, 1:2], speed, drift[:, 2:]], -1)
 
 def sprite_kinematic(z, drift):
-    "The drift of the sprite state: d position / dt = velocity (z[2:4]); the rest is learned."
-    return torch.cat([z[:, 2:4], drift[:, 2:]], -1)
+    """The drift of the sprite state: d position / dt = velocity (z[2:4]), the colour (z[4:7]) is
+    constant; the rest is learned."""
+    return torch.cat([z[:, 2:4], drift[:, 2:4], torch.zeros_like(z[:, 4:7]), drift[:, 7:]], -1)
 
 def at_anchor(m, ls, speed_std: float = 0.0):
     """q or p(z0) with the travel pinned at 0 (the anchor frame itself), the speed's std at least
@@ -376,8 +386,10 @@ class LatentSDE(nn.Module):
     def g(self, t, z):
         if self.is_ode or self.diffusion_scale == 0: return torch.zeros_like(z)
         g = G_MIN + (1 - G_MIN) * torch.sigmoid(self.g_net(z) - 2.0)          # in (G_MIN, 1)
-        p = 2 if self.sprite else 1                   # travel or position: no noise of its own
-        g = torch.cat([torch.full_like(g[:, :p], G_MIN), g[:, p:]], -1)
+        fixed = torch.zeros(g.shape[-1], dtype=torch.bool, device=g.device)  # no noise of their own:
+        if self.sprite: fixed[:2] = fixed[4:7] = True                          # position, colour
+        else: fixed[0] = True                                                  # travel
+        g = torch.where(fixed, torch.full_like(g, G_MIN), g)
         return g * self.diffusion_scale
     def _kinematic(self, z, drift, still=False):
         return sprite_kinematic(z, drift) if self.sprite else \
@@ -398,10 +410,10 @@ class LatentSDE(nn.Module):
         "Mean and log-std of q(z0 | the context frames' features (B,k,hidden))."
         _, hN = self.context_rnn(feats)
         m, ls = self.q_z0(hN[-1]).chunk(2, -1)
-        if self.sprite:           # the mean position and velocity at the anchor are measured
+        if self.sprite:   # the mean position, velocity and colour at the anchor are measured
             p = feats[..., -2:]
             v = (p[:, -1] - p[:, -2]) / FRAME_DT if p.shape[1] > 1 else torch.zeros_like(p[:, -1])
-            m = torch.cat([p[:, -1], v, m[:, 4:]], -1)
+            m = torch.cat([p[:, -1], v, feats[:, -1, -5:-2], m[:, 7:]], -1)
         return self._z0(m, ls)
     def prior_z0(self, tokens):
         "Mean and log-std of p(z0 | text) for word ids (B, L) (all zeros: the unconditional prior)."
