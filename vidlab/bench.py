@@ -205,6 +205,18 @@ def _siren_interp(task, cfg):
     return render_video(siren_fit(task.inputs['keys'], cfg, t[::2], T), t[1::2],
                         *task.truth.shape[1:3])
 
+@method('interpolate', 'SIREN + keyframe correction', family='SIREN')
+def _siren_corrected(task, cfg):
+    """The chapter's interpolator: time setting chosen on the keyframes alone (`fit_interpolator`),
+    rendered with the cross-fade of its errors at them added (`corrected_render`)."""
+    from vidlab.siren import SirenConfig, fit_interpolator, corrected_render, frame_times
+    keys = task.inputs['keys']
+    scfg = SirenConfig.fast(hidden_features=cfg.siren_width, epochs=cfg.siren_epochs, seed=cfg.seed,
+                            omega_0=10.0, base='linear')
+    run, choice, _ = fit_interpolator(keys, scfg)
+    task.note += f"; SIREN time setting chosen on the keyframes: {choice}"
+    return corrected_render(run.model, keys, frame_times(2 * len(keys) - 1))[1::2]
+
 @method('superres', 'SIREN', family='SIREN')
 def _siren_superres(task, cfg):
     from vidlab.siren import render_video
@@ -254,11 +266,13 @@ def sde_config(cfg: BenchConfig, clips: str, held: str):
 def _sde(task, cfg):
     from vidlab.sde import predict
     ctx, truth = task.inputs['context'], task.truth
-    futures = predict(sde_for(cfg, task.inputs['source']), ctx, len(truth),
-                      num_samples=cfg.samples, seed=cfg.seed)[0]
+    model = sde_for(cfg, task.inputs['source'])
+    futures = predict(model, ctx, len(truth), num_samples=cfg.samples, seed=cfg.seed)[0]
+    likely = predict(model, ctx, len(truth), z0='mean', diffusion_scale=0.0)[0, 0]
     err = ((futures - truth[None]) ** 2).flatten(1).mean(1)
     n = cfg.samples
-    return [(futures[err.argmin()], None, f'best of {n}'), (futures.mean(0), None, f'mean of {n}')]
+    return [(futures[err.argmin()], None, f'best of {n}'), (futures.mean(0), None, f'mean of {n}'),
+            (likely, None, 'most likely future')]
 
 @method('predict', 'NCA rollout', family='NCA')
 def _nca(task, cfg):
