@@ -198,9 +198,9 @@ class FrameEncoder(nn.Module):
         return torch.cat([h, tint(x), where(x)], -1) if self.where else h
 
 def tint(x):
-    """Logit of the colour of each frame (..., H, W, 3): the brightness-weighted mean colour over its
-    brightest channel, sum x / sum max_c x (a ball drawn as coverage x colour gives colour / max colour
-    whatever its coverage), clipped to [0.02, 0.98]. No parameters, as `where`."""
+    """Logit of the colour of each frame (..., H, W, 3): the brightness-weighted mean colour over
+    its brightest channel, sum x / sum max_c x (a ball drawn as coverage x colour gives colour /
+    max colour whatever its coverage), clipped to [0.02, 0.98]. No parameters, as `where`."""
     c = x.sum((-3, -2)) / x.amax(-1).sum((-2, -1))[..., None].clamp_min(1e-6)
     return torch.logit(c.clamp(0.02, 0.98))
 
@@ -268,9 +268,10 @@ class FrameDecoder(nn.Module):
 
 class SpriteDecoder(nn.Module):
     """A state z -> frames of one ball drawn from nothing (no anchor): a learned sprite placed at
-    the position (z[0], z[1]) = (y, x) in [-1, 1] image units and coloured by sigmoid(z[4:7] + a
-    learned correction from z[4:]), which starts at zero (z[2:4] is the velocity, z[4:7] `tint`). Position, velocity and colour are coordinates of z, so a caption's heading and
-    colour are directions in the state that p(z0 | text) can pick."""
+    the position (z[0], z[1]) = (y, x) in [-1, 1] image units, coloured by sigmoid(z[4:7] + a
+    learned correction from z[4:]) that starts at zero (z[2:4] is the velocity, z[4:7] `tint`).
+    Position, velocity and colour are coordinates of z, so a caption's heading and colour are
+    directions in the state that p(z0 | text) can pick."""
     def __init__(self, size: int, z: int, radius: float = 4.0):
         super().__init__()
         r = torch.linspace(-1, 1, size)
@@ -290,11 +291,11 @@ class SpriteDecoder(nn.Module):
         return (m[:, 0, ..., None] * rgb).view(B, T, S, S, 3)
 
 class SpriteHead(nn.Linear):
-    "Features (`tint`, `where` last) -> a sprite state: learned, plus the measured position and colour."
+    "Features (`tint`, `where` last) -> a sprite state: learned, plus measured position and colour."
     def forward(self, feats):
         z = super().forward(feats)
-        return torch.cat([z[..., :2] + feats[..., -2:], z[..., 2:4], z[..., 4:7] + feats[..., -5:-2],
-                          z[..., 7:]], -1)
+        return torch.cat([z[..., :2] + feats[..., -2:], z[..., 2:4],
+                          z[..., 4:7] + feats[..., -5:-2], z[..., 7:]], -1)
 
 def mlp(i: int, o: int, h: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(i, h), nn.SiLU(), nn.Linear(h, h), nn.SiLU(), nn.Linear(h, o))
@@ -386,9 +387,9 @@ class LatentSDE(nn.Module):
     def g(self, t, z):
         if self.is_ode or self.diffusion_scale == 0: return torch.zeros_like(z)
         g = G_MIN + (1 - G_MIN) * torch.sigmoid(self.g_net(z) - 2.0)          # in (G_MIN, 1)
-        fixed = torch.zeros(g.shape[-1], dtype=torch.bool, device=g.device)  # no noise of their own:
-        if self.sprite: fixed[:2] = fixed[4:7] = True                          # position, colour
-        else: fixed[0] = True                                                  # travel
+        fixed = torch.zeros(g.shape[-1], dtype=torch.bool, device=g.device)  # no noise of its own:
+        if self.sprite: fixed[:2] = fixed[4:7] = True                         # position, colour
+        else: fixed[0] = True                                                 # travel
         g = torch.where(fixed, torch.full_like(g, G_MIN), g)
         return g * self.diffusion_scale
     def _kinematic(self, z, drift, still=False):
