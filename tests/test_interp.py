@@ -257,3 +257,17 @@ def test_codec_bits_are_counted():
     z = torch.tensor([[[[0., 0.], [0., 0.]]]])
     assert entropy_bits(z) == 0.0                                 # a constant code costs nothing
     assert entropy_bits(torch.tensor([[[[0., 1.], [0., 1.]]]])) == pytest.approx(4.0)
+
+def test_real_frac_sets_the_share_of_real_triplets():
+    "`real_frac` gives the real clips that share of the draws; 0 keeps the uniform draw over clips (1 real in 41)."
+    from vidlab.interp import clip_weights, triplet_batch
+    real = torch.ones(8, 64, 64, 3, dtype=torch.uint8) * 200                  # one bright 'real' clip
+    synth = [torch.zeros(8, 64, 64, 3, dtype=torch.uint8)] * 40               # 40 dark 'synthetic' clips
+    clips, flags = [real] + synth, [True] + [False] * 40
+    share = lambda w: float((triplet_batch(clips, 2000, 16, 4, torch.Generator().manual_seed(0), w)[0]
+                             .mean((1, 2, 3)) > 0.5).float().mean())
+    assert abs(share(clip_weights(flags, 0.5)) - 0.5) < 0.05
+    assert share(clip_weights(flags, 0.0)) < 0.06 and clip_weights(flags, 0.0) is None
+    assert clip_weights([True, True], 0.5) is None                           # one kind only: uniform
+    data = load_data(InterpConfig(**TINY))
+    assert data['real'] == [False] * len(data['train'])

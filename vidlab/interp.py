@@ -51,11 +51,11 @@ from .train import fit, plot_history, step_generator, estimate_only
 __all__ = ['PRETRAINED', 'InterpConfig', 'conv', 'quantize', 'KeyframeAE', 'code_size', 'pixel_grid', 'backward_warp',
            'velocity_grid', 'shifted', 'bilateral_cost', 'FlowUpdate', 'blocks2x2', 'Refiner', 'UNetRefiner',
            'Interpolator', 'tta_mean', 'n_params', 'KeyframeInterp', 'interpolate', 'smooth_noise', 'textured_shapes',
-           'split_clip', 'load_data', 'triplet_batch', 'frame_batch', 'l1', 'gradient_loss', 'laplacian_loss',
-           'with_extras', 'interp_loss', 'decoded_keys', 'refine2_batch', 'refine2_loss', 'ae_loss', 'eval_methods',
-           'score', 'autoencode', 'evaluate', 'train', 'ae_psnr', 'flow_to_color', 'flow_overlay', 'motion_sweep',
-           'entropy_bits', 'keyframe_pipeline', 'keyframes_jpeg', 'codec_curves', 'psnr_at', 'flops', 'cpu_fps',
-           'export_torchscript', 'export_onnx', 'onnx_error', 'fit_to_video', 'load_model', 'get_model',
+           'split_clip', 'load_data', 'clip_weights', 'triplet_batch', 'frame_batch', 'l1', 'gradient_loss',
+           'laplacian_loss', 'with_extras', 'interp_loss', 'decoded_keys', 'refine2_batch', 'refine2_loss', 'ae_loss',
+           'eval_methods', 'score', 'autoencode', 'evaluate', 'train', 'ae_psnr', 'flow_to_color', 'flow_overlay',
+           'motion_sweep', 'entropy_bits', 'keyframe_pipeline', 'keyframes_jpeg', 'codec_curves', 'psnr_at', 'flops',
+           'cpu_fps', 'export_torchscript', 'export_onnx', 'onnx_error', 'fit_to_video', 'load_model', 'get_model',
            'upsample_video', 'upsample_file', 'read_frame', 'pair_times', 'interpolate_pair', 'pair_files',
            'recursive_inbetween', 'generate_video', 'generate_file', 'panel_train', 'panel_clip', 'panel_videos',
            'scrub_frame', 'panel_generate']
@@ -103,6 +103,13 @@ class InterpConfig(Config):
         help='leading fraction of each real clip used for training; the tail is held out',
     )
     n_shapes: int = knob(512, 8, 4096, help='synthetic training clips')
+    real_frac: float = knob(
+        0.0,
+        0.0,
+        1.0,
+        help='share of training triplets cut from the real clips (0: every clip, real or '
+        'synthetic, equally likely)',
+    )
     # training
     crop: int = knob(128, 32, 256, help='training crop size')
     batch: int = knob(16, 1, 64)
@@ -557,26 +564,37 @@ def _f32(v: torch.Tensor) -> torch.Tensor:
 
 
 def load_data(cfg: InterpConfig, synthetic_test: int = 16) -> dict:
-    """Train clips (uint8, to save memory) and test clips: {'train': [...], 'test': {name:
-    [clips]}}, (T,H,W,3)."""
-    train, test = [], {}
+    """Train clips (uint8, to save memory), whether each is real, and test clips: {'train': [...],
+    'real': [bool], 'test': {name: [clips]}}, (T,H,W,3)."""
+    train, real, test = [], [], {}
     for name in cfg.clips:
         if name == 'shapes':
             train += list(
                 _u8(textured_shapes(cfg.n_shapes, 64, cfg.max_gap + 1, seed=cfg.seed + 1))
             )
+            real += [False] * cfg.n_shapes
             test['shapes'] = list(
                 textured_shapes(synthetic_test, 64, 2 * cfg.interval + 1, seed=10_000 + cfg.seed)
             )
         elif name in SAMPLE_CLIPS:
             a, b = split_clip(sample_clip(name, max_size=cfg.max_size), cfg.train_frac, cfg.max_gap)
             train.append(_u8(a))
+            real.append(True)
             test[name] = [b]
         else:
             raise VidlabError(
                 f"unknown clip {name!r}: use 'shapes' or one of {sorted(SAMPLE_CLIPS)}"
             )
-    return dict(train=train, test=test)
+    return dict(train=train, real=real, test=test)
+
+
+def clip_weights(real: list, real_frac: float) -> torch.Tensor | None:
+    """Sampling weights over the training clips that give the real ones `real_frac` of the draws
+    (None, i.e. uniform over clips, when `real_frac` is 0 or one kind is missing)."""
+    r = torch.tensor(real, dtype=torch.bool)
+    if not real_frac or r.all() or not r.any():
+        return None
+    return torch.where(r, real_frac / r.sum(), (1 - real_frac) / (~r).sum())
 
 # %% ../nbs/20_interp.ipynb #6ef4de87
 def _crop(v: torch.Tensor, idx: list, crop: int, g: torch.Generator) -> torch.Tensor:
@@ -592,11 +610,16 @@ def _crop(v: torch.Tensor, idx: list, crop: int, g: torch.Generator) -> torch.Te
     return c
 
 
-def triplet_batch(clips: list, batch: int, crop: int, max_gap: int, g: torch.Generator):
-    "A batch of (x0, xt, x1, t): x* (B,3,crop,crop), t (B,)."
+def triplet_batch(
+    clips: list, batch: int, crop: int, max_gap: int, g: torch.Generator, weights=None
+):
+    """A batch of (x0, xt, x1, t): x* (B,3,crop,crop), t (B,); clips drawn uniformly or with
+    `weights` (see `clip_weights`)."""
     x0, xt, x1, ts = [], [], [], []
     for _ in range(batch):
-        v = clips[int(torch.randint(len(clips), (1,), generator=g))]
+        i = torch.randint(len(clips), (1,), generator=g) if weights is None else \
+            torch.multinomial(weights, 1, generator=g)
+        v = clips[int(i)]
         gap = int(torch.randint(2, min(max_gap, len(v) - 1) + 1, (1,), generator=g))
         s = int(torch.randint(0, len(v) - gap, (1,), generator=g))
         k = int(torch.randint(1, gap, (1,), generator=g))
@@ -808,8 +831,9 @@ def train(
         ckpt_every=every(cfg.ae_steps),
         **common,
     )
+    w = clip_weights(data.get('real', []), cfg.real_frac)
     batches = lambda step: triplet_batch(
-        data['train'], cfg.batch, cfg.crop, cfg.max_gap, step_generator(cfg.seed + 1, step)
+        data['train'], cfg.batch, cfg.crop, cfg.max_gap, step_generator(cfg.seed + 1, step), w
     )
     if cfg.decoded_keys:  # the codec's interpolator: decoded keyframes in, the true frame out
         clean = batches
