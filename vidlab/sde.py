@@ -20,17 +20,17 @@ from .metrics import psnr_per_frame, ssim_per_frame, copy_last, table
 from .train import fit, History, plot_history, step_generator
 
 # %% auto #0
-__all__ = ['FRAME_DT', 'SOLVERS', 'DATASETS', 'HEADINGS', 'VOCAB', 'G_MIN', 'STILL_GAIN', 'PREPARED', 'SDEConfig', 'heading',
-           'centroid', 'stochastic_balls', 'tokenize', 'check_text', 'FrameEncoder', 'tint', 'where', 'warp',
+__all__ = ['FRAME_DT', 'SOLVERS', 'DATASETS', 'HEADINGS', 'VOCAB', 'G_MIN', 'EDGE_GAIN', 'STILL_GAIN', 'PREPARED', 'SDEConfig',
+           'heading', 'centroid', 'stochastic_balls', 'tokenize', 'check_text', 'FrameEncoder', 'tint', 'where', 'warp',
            'motion_estimate', 'FrameDecoder', 'SpriteDecoder', 'SpriteHead', 'mlp', 'kinematic', 'sprite_kinematic',
-           'at_anchor', 'context_motion', 'still_draws', 'LatentSDE', 'frame_times', 'gaussian_kl', 'brownian',
-           'explained_by_still', 'elbo_terms', 'sde_loss', 'sample_latents', 'fit_frames', 'check_frames', 'predict',
-           'generate', 'samples_video', 'protocol', 'rebuild', 'late', 'summary_rows', 'step_rows', 'beats_copy_last',
-           'real_clips', 'random_windows', 'test_windows', 'SDEData', 'kl_schedule', 'tb_writer', 'SDERun', 'train_sde',
-           'big', 'load_model', 'caption_posterior', 'fit_text_prior', 'moving_future', 'fit_still_weight',
-           'colour_name', 'text_steering', 'caption_agreement', 'branching', 'dataset_spec', 'clip_sets',
-           'prepare_dataset', 'load_prepared', 'panel_train', 'panel_generate', 'control_panel', 'train_cmd',
-           'prepare_cmd', 'generate_cmd', 'demo']
+           'at_anchor', 'velocity_track', 'track_drift', 'edge_contact', 'context_motion', 'still_draws', 'LatentSDE',
+           'frame_times', 'gaussian_kl', 'brownian', 'explained_by_still', 'elbo_terms', 'sde_loss', 'sample_latents',
+           'fit_frames', 'check_frames', 'predict', 'generate', 'samples_video', 'protocol', 'rebuild', 'late',
+           'summary_rows', 'step_rows', 'beats_copy_last', 'real_clips', 'random_windows', 'test_windows', 'SDEData',
+           'kl_schedule', 'tb_writer', 'SDERun', 'train_sde', 'big', 'load_model', 'caption_posterior',
+           'fit_text_prior', 'moving_future', 'fit_still_weight', 'colour_name', 'text_steering', 'caption_agreement',
+           'branching', 'dataset_spec', 'clip_sets', 'prepare_dataset', 'load_prepared', 'panel_train',
+           'panel_generate', 'control_panel', 'train_cmd', 'prepare_cmd', 'generate_cmd', 'demo']
 
 # %% ../nbs/30_sde.ipynb #sde009
 FRAME_DT = 0.1                                             # SDE time between two frames
@@ -71,8 +71,9 @@ class SDEConfig(Config):
                                 'to the training windows after training (0: joint training only; '
                                 '300 measured, see Results)')
     text_dropout: float = knob(0.3, 0.0, 1.0, help='fraction of captions dropped in training')
-    prior_fit_steps: int = knob(400, 0, 100_000, help='captions: steps fitting p(z0 | text) to the '
-                                'posteriors after training (0: joint training only)')
+    prior_fit_steps: int = knob(1000, 0, 100_000, help='captions: steps fitting p(z0 | text) to the '
+                                'posteriors after training (0: joint training only; its KL is flat by '
+                                '1000-2000 steps, 12% above that at 400)')
     anchor_dropout: float = knob(0.0, 0.0, 1.0,
                                  help='fraction of clips drawn without the last frame (for text)')
     decoder: str = knob('warp', choices=('warp', 'sprite'),
@@ -321,6 +322,29 @@ def at_anchor(m, ls, speed_std: float = 0.0):
     m = torch.cat([torch.zeros_like(m[:, :1]), m[:, 1:]], -1)
     return m, torch.cat([torch.full_like(ls[:, :1], -7.0), speed, ls[:, 2:]], -1).clamp(-7, 2)
 
+def velocity_track(feats, k: int):
+    """The sprite's measured velocity (B, n+1, 2) from features (B,T,hidden) whose last two are `where`:
+    the context's last move (q's mean velocity), then the move of each predicted frame interval."""
+    p = feats[:, max(k - 2, 0):, -2:]
+    if k == 1: p = torch.cat([p[:, :1], p], 1)                   # one context frame: no move seen
+    return p.diff(dim=1) / FRAME_DT
+
+def track_drift(track, t: float, dt: float):
+    """The acceleration (B,2) that makes an Euler path's velocity follow a measured `velocity_track`:
+    (v(t + dt) - v(t)) / dt, with v(s) the velocity of the frame interval holding s and v(0) the
+    context's, so the turn at a wall hit lands in the solver step before the frame it shows in."""
+    n = track.shape[1] - 1
+    v = lambda s: track[:, 1 + min(int(s / FRAME_DT + 1e-4), n - 1)]
+    return (v(t + dt) - (track[:, 0] if t < dt / 2 else v(t))) / dt
+
+def edge_contact(pos, cfg: SDEConfig):
+    """How much a ball at `pos` (B,2) ([-1, 1] units) touches the frame's edge, in (0, 1): a logistic,
+    one pixel wide, of how far its centre is past where its rim meets an edge."""
+    rim, px = 1 - 2 * cfg.ball_radius / (cfg.frame_size - 1), 2 / (cfg.frame_size - 1)
+    return torch.sigmoid((pos.abs().amax(-1, keepdim=True) - rim) / px)
+
+EDGE_GAIN = 100.0  # the diffusion's logit gain at the edge is 100 x a parameter: Adam moves a scalar
+                   # by about the learning rate a step, too little in a few hundred steps otherwise
 STILL_GAIN = 10.0  # logit gain of the still head: its logistic regression learns in a few hundred steps
 
 def context_motion(context, motion):
@@ -371,6 +395,7 @@ class LatentSDE(nn.Module):
             with torch.no_grad(): lin.weight[:2] = 0; lin.bias[:2] = 0  # starts still: copy-last
         if self.sprite:  # q(z0) starts narrow: a sprite drawn far from its ball has no gradient
             with torch.no_grad(): self.q_z0.bias[d:] = -3.0
+        if self.sprite: self.edge = nn.Parameter(torch.zeros(1))  # logit gain of g at the edge / EDGE_GAIN
         if cfg.still_min > 0:                           # made last: the other weights start the same
             self.still = nn.Linear(3, 1)                # context_motion -> logit of the still weight
             with torch.no_grad(): self.still.weight.zero_(); self.still.bias.zero_()
@@ -380,13 +405,21 @@ class LatentSDE(nn.Module):
 
     # --- the SDE, as torchsde calls it: t is a scalar tensor, z is (B, d) ---
     def f(self, t, z):
-        ts, ctx = self._ctx  # (n+1,), (B, n+1, context_dim)
+        ts, ctx, track = self._ctx  # (n+1,), (B, n+1, context_dim), the sprite's velocity track or None
         i = min(int(torch.searchsorted(ts, t.reshape(1), right=True)), len(ts) - 1)
-        return self._kinematic(z, self.f_net(torch.cat([z, ctx[:, i]], -1)))
+        drift = self.f_net(torch.cat([z, ctx[:, i]], -1))
+        if track is not None:       # the sprite's posterior turns where its measured track turns
+            drift = torch.cat([drift[:, :2], drift[:, 2:4] + track_drift(track, float(t), self.cfg.dt),
+                               drift[:, 4:]], -1)
+        return self._kinematic(z, drift)
     def h(self, t, z): return self._kinematic(z, self.h_net(z), still=True)
     def g(self, t, z):
         if self.is_ode or self.diffusion_scale == 0: return torch.zeros_like(z)
-        g = G_MIN + (1 - G_MIN) * torch.sigmoid(self.g_net(z) - 2.0)          # in (G_MIN, 1)
+        logit = self.g_net(z) - 2.0
+        if self.sprite:                               # the velocity's noise can grow at the edge
+            logit = torch.cat([logit[:, :2], logit[:, 2:4] + EDGE_GAIN * self.edge *
+                               edge_contact(z[:, :2], self.cfg), logit[:, 4:]], -1)
+        g = G_MIN + (1 - G_MIN) * torch.sigmoid(logit)                        # in (G_MIN, 1)
         fixed = torch.zeros(g.shape[-1], dtype=torch.bool, device=g.device)  # no noise of its own:
         if self.sprite: fixed[:2] = fixed[4:7] = True                         # position, colour
         else: fixed[0] = True                                                 # travel
@@ -419,7 +452,6 @@ class LatentSDE(nn.Module):
     def prior_z0(self, tokens):
         "Mean and log-std of p(z0 | text) for word ids (B, L) (all zeros: the unconditional prior)."
         return self._z0(*self.p_z0(self.text(tokens)).chunk(2, -1))
-        return at_anchor(*self.p_z0(self.text(tokens)).chunk(2, -1), self.cfg.speed_std)
     def still_weight(self, context, motion):
         """pi (B,): the weight of the still component of q(z0 | context) (a point mass on the zero-travel
         path: copy-last), in [still_min, 1 - still_min], from the measured `context_motion`."""
@@ -481,7 +513,8 @@ def elbo_terms(model: LatentSDE, video: torch.Tensor, tokens=None, free=None, se
         zs = sde.sdeint(model, z0, ts, method='euler', dt=cfg.dt, names={'drift': 'h'})
         kl_path = video.new_zeros(B)
     else:
-        model._ctx = (ts, model.future_context(feats[:, k - 1:]))
+        track = velocity_track(feats, k) if model.sprite else None
+        model._ctx = (ts, model.future_context(feats[:, k - 1:]), track)
         zs, log_ratio = sde.sdeint(model, z0, ts, method=cfg.solver, dt=cfg.dt, logqp=True,
                                    bm=brownian(z0, ts, seed, extra=1))   # logqp: +1 channel
         kl_path = log_ratio.sum(0)                                         # (B,)

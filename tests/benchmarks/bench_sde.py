@@ -149,6 +149,20 @@ def ablation(seeds, out, balls: bool = False):
     return rows
 
 
+@torch.no_grad()
+def diffusion_at(model, videos, ys=(0.0, 0.8)):
+    """The velocity's diffusion g (mean of its two coordinates) for the held-out clips' posterior-mean states with
+    the ball moved to (y, 0) and moving down at the balls' speed: in the middle (y = 0) and at the bottom edge
+    (y = 0.8, where its rim is past the frame's edge)."""
+    x = videos[:, :model.cfg.context_frames]
+    z = model.posterior_z0(model.encoder(x, x[:, -1]))[0]
+    out = []
+    for y in ys:
+        z[:, 0], z[:, 1], z[:, 2], z[:, 3] = y, 0.0, 1.25, 0.0
+        out.append(model.g(torch.tensor(0.), z)[:, 2:4].mean().item())
+    return out
+
+
 def balls(seeds, out, n: int = 128, N: int = 20):
     """Branching at wall hits and the best-of-N endpoint error, SDE vs the fair ODE, then text steering (heading,
     colour) of clips drawn from p(z0 | text) alone: the balls config (sprite decoder, text prior fitted to the
@@ -165,7 +179,9 @@ def balls(seeds, out, n: int = 128, N: int = 20):
             b = branching(m, v, N, seed=seed)
             row |= {'clips_hit': b['clips_hit'], **{f'{name}_{k}': b[k] for k in ('spread_hit', 'spread_no_hit',
                                                                                    'best_end_err')}}
-        show(f'== seed {seed}: branching on {n} held-out ball clips x {N} samples (pixels)', [row], '.2f')
+        row['sde_g_middle'], row['sde_g_edge'] = diffusion_at(sde, v)
+        show(f'== seed {seed}: branching on {n} held-out ball clips x {N} samples (pixels; g: the velocity\'s '
+             'diffusion in the middle and at the edge, `diffusion_at`)', [row], '.2f')
         old = copy.deepcopy(sde)                                     # baseline: the prior fitted to q's velocity
         fit_text_prior(old, SDEData(cfg), cfg.prior_fit_steps, velocity='context')
         t = text_steering(sde, seed=seed) | dict(
