@@ -338,13 +338,14 @@ def track_drift(track, t: float, dt: float):
     return (v(t + dt) - (track[:, 0] if t < dt / 2 else v(t))) / dt
 
 def edge_contact(pos, cfg: SDEConfig):
-    """How much a ball at `pos` (B,2) ([-1, 1] units) touches the frame's edge, in (0, 1): a logistic,
-    one pixel wide, of how far its centre is past where its rim meets an edge."""
+    """How much a ball at `pos` (B,2) = (y, x) in [-1, 1] units touches the top or bottom and the left or
+    right edge, (B,2) in (0, 1): a logistic, one pixel wide, of how far its centre is past where its rim
+    meets that edge."""
     rim, px = 1 - 2 * cfg.ball_radius / (cfg.frame_size - 1), 2 / (cfg.frame_size - 1)
-    return torch.sigmoid((pos.abs().amax(-1, keepdim=True) - rim) / px)
+    return torch.sigmoid((pos.abs() - rim) / px)
 
-EDGE_GAIN = 100.0  # the diffusion's logit gain at the edge is 100 x a parameter: Adam moves a scalar
-                   # by about the learning rate a step, too little in a few hundred steps otherwise
+EDGE_GAIN = 100.0  # the edge's noise gain and push are 100 x a parameter: Adam moves a scalar by
+                   # about the learning rate a step, too little in a few hundred steps otherwise
 STILL_GAIN = 10.0  # logit gain of the still head: its logistic regression learns in a few hundred steps
 
 def context_motion(context, motion):
@@ -395,7 +396,8 @@ class LatentSDE(nn.Module):
             with torch.no_grad(): lin.weight[:2] = 0; lin.bias[:2] = 0  # starts still: copy-last
         if self.sprite:  # q(z0) starts narrow: a sprite drawn far from its ball has no gradient
             with torch.no_grad(): self.q_z0.bias[d:] = -3.0
-        if self.sprite: self.edge = nn.Parameter(torch.zeros(1))  # logit gain of g at the edge / EDGE_GAIN
+        if self.sprite:  # at the frame's edge, / EDGE_GAIN: the logit gain of g, the push of h
+            self.edge_noise, self.edge_push = nn.Parameter(torch.zeros(1)), nn.Parameter(torch.zeros(1))
         if cfg.still_min > 0:                           # made last: the other weights start the same
             self.still = nn.Linear(3, 1)                # context_motion -> logit of the still weight
             with torch.no_grad(): self.still.weight.zero_(); self.still.bias.zero_()
@@ -412,13 +414,19 @@ class LatentSDE(nn.Module):
             drift = torch.cat([drift[:, :2], drift[:, 2:4] + track_drift(track, float(t), self.cfg.dt),
                                drift[:, 4:]], -1)
         return self._kinematic(z, drift)
-    def h(self, t, z): return self._kinematic(z, self.h_net(z), still=True)
+    def h(self, t, z):
+        drift = self.h_net(z)
+        if self.sprite:                      # a learned push away from each edge the ball touches
+            push = EDGE_GAIN * self.edge_push * edge_contact(z[:, :2], self.cfg) * torch.sign(z[:, :2])
+            drift = torch.cat([drift[:, :2], drift[:, 2:4] - push, drift[:, 4:]], -1)
+        return self._kinematic(z, drift, still=True)
     def g(self, t, z):
         if self.is_ode or self.diffusion_scale == 0: return torch.zeros_like(z)
         logit = self.g_net(z) - 2.0
         if self.sprite:                               # the velocity's noise can grow at the edge
-            logit = torch.cat([logit[:, :2], logit[:, 2:4] + EDGE_GAIN * self.edge *
-                               edge_contact(z[:, :2], self.cfg), logit[:, 4:]], -1)
+            e = edge_contact(z[:, :2], self.cfg).amax(-1, keepdim=True)
+            logit = torch.cat([logit[:, :2], logit[:, 2:4] + EDGE_GAIN * self.edge_noise * e,
+                               logit[:, 4:]], -1)
         g = G_MIN + (1 - G_MIN) * torch.sigmoid(logit)                        # in (G_MIN, 1)
         fixed = torch.zeros(g.shape[-1], dtype=torch.bool, device=g.device)  # no noise of its own:
         if self.sprite: fixed[:2] = fixed[4:7] = True                         # position, colour
