@@ -23,14 +23,14 @@ from .train import fit, History, plot_history, step_generator
 __all__ = ['FRAME_DT', 'SOLVERS', 'DATASETS', 'HEADINGS', 'VOCAB', 'G_MIN', 'EDGE_GAIN', 'STILL_GAIN', 'PREPARED', 'SDEConfig',
            'heading', 'centroid', 'stochastic_balls', 'tokenize', 'check_text', 'FrameEncoder', 'tint', 'where', 'warp',
            'motion_estimate', 'FrameDecoder', 'SpriteDecoder', 'SpriteHead', 'mlp', 'kinematic', 'sprite_kinematic',
-           'at_anchor', 'velocity_track', 'track_drift', 'edge_contact', 'context_motion', 'still_draws', 'LatentSDE',
-           'frame_times', 'gaussian_kl', 'brownian', 'explained_by_still', 'elbo_terms', 'sde_loss', 'sample_latents',
-           'fit_frames', 'check_frames', 'predict', 'generate', 'samples_video', 'protocol', 'rebuild', 'late',
-           'summary_rows', 'step_rows', 'beats_copy_last', 'real_clips', 'random_windows', 'test_windows', 'SDEData',
-           'kl_schedule', 'tb_writer', 'SDERun', 'train_sde', 'big', 'load_model', 'caption_posterior',
-           'fit_text_prior', 'moving_future', 'fit_still_weight', 'colour_name', 'text_steering', 'caption_agreement',
-           'branching', 'dataset_spec', 'clip_sets', 'prepare_dataset', 'load_prepared', 'panel_train',
-           'panel_generate', 'control_panel', 'train_cmd', 'prepare_cmd', 'generate_cmd', 'demo']
+           'at_anchor', 'velocity_track', 'track_drift', 'on_velocity', 'edge_contact', 'context_motion', 'still_draws',
+           'LatentSDE', 'frame_times', 'gaussian_kl', 'brownian', 'explained_by_still', 'elbo_terms', 'sde_loss',
+           'sample_latents', 'fit_frames', 'check_frames', 'predict', 'generate', 'samples_video', 'protocol',
+           'rebuild', 'late', 'summary_rows', 'step_rows', 'beats_copy_last', 'real_clips', 'random_windows',
+           'test_windows', 'SDEData', 'kl_schedule', 'tb_writer', 'SDERun', 'train_sde', 'big', 'load_model',
+           'caption_posterior', 'fit_text_prior', 'moving_future', 'fit_still_weight', 'colour_name', 'text_steering',
+           'caption_agreement', 'branching', 'dataset_spec', 'clip_sets', 'prepare_dataset', 'load_prepared',
+           'panel_train', 'panel_generate', 'control_panel', 'train_cmd', 'prepare_cmd', 'generate_cmd', 'demo']
 
 # %% ../nbs/30_sde.ipynb #sde009
 FRAME_DT = 0.1                                             # SDE time between two frames
@@ -337,6 +337,10 @@ def track_drift(track, t: float, dt: float):
     v = lambda s: track[:, 1 + min(int(s / FRAME_DT + 1e-4), n - 1)]
     return (v(t + dt) - (track[:, 0] if t < dt / 2 else v(t))) / dt
 
+def on_velocity(x, dv):
+    "x (B,d) with dv (B,2) added to the sprite's velocity coordinates, x[:, 2:4]."
+    return x + F.pad(dv, (2, x.shape[-1] - 4))
+
 def edge_contact(pos, cfg: SDEConfig):
     """How much a ball at `pos` (B,2) = (y, x) in [-1, 1] units touches the top or bottom and the left or
     right edge, (B,2) in (0, 1): a logistic, one pixel wide, of how far its centre is past where its rim
@@ -396,7 +400,7 @@ class LatentSDE(nn.Module):
             with torch.no_grad(): lin.weight[:2] = 0; lin.bias[:2] = 0  # starts still: copy-last
         if self.sprite:  # q(z0) starts narrow: a sprite drawn far from its ball has no gradient
             with torch.no_grad(): self.q_z0.bias[d:] = -3.0
-        if self.sprite:  # at the frame's edge, / EDGE_GAIN: the logit gain of g, the push of h
+            # at the frame's edge, / EDGE_GAIN: the logit gain of g and the push of h
             self.edge_noise, self.edge_push = nn.Parameter(torch.zeros(1)), nn.Parameter(torch.zeros(1))
         if cfg.still_min > 0:                           # made last: the other weights start the same
             self.still = nn.Linear(3, 1)                # context_motion -> logit of the still weight
@@ -411,22 +415,20 @@ class LatentSDE(nn.Module):
         i = min(int(torch.searchsorted(ts, t.reshape(1), right=True)), len(ts) - 1)
         drift = self.f_net(torch.cat([z, ctx[:, i]], -1))
         if track is not None:       # the sprite's posterior turns where its measured track turns
-            drift = torch.cat([drift[:, :2], drift[:, 2:4] + track_drift(track, float(t), self.cfg.dt),
-                               drift[:, 4:]], -1)
+            drift = on_velocity(drift, track_drift(track, float(t), self.cfg.dt))
         return self._kinematic(z, drift)
     def h(self, t, z):
         drift = self.h_net(z)
         if self.sprite:                      # a learned push away from each edge the ball touches
             push = EDGE_GAIN * self.edge_push * edge_contact(z[:, :2], self.cfg) * torch.sign(z[:, :2])
-            drift = torch.cat([drift[:, :2], drift[:, 2:4] - push, drift[:, 4:]], -1)
+            drift = on_velocity(drift, -push)
         return self._kinematic(z, drift, still=True)
     def g(self, t, z):
         if self.is_ode or self.diffusion_scale == 0: return torch.zeros_like(z)
         logit = self.g_net(z) - 2.0
         if self.sprite:                               # the velocity's noise can grow at the edge
             e = edge_contact(z[:, :2], self.cfg).amax(-1, keepdim=True)
-            logit = torch.cat([logit[:, :2], logit[:, 2:4] + EDGE_GAIN * self.edge_noise * e,
-                               logit[:, 4:]], -1)
+            logit = on_velocity(logit, (EDGE_GAIN * self.edge_noise * e).expand(-1, 2))
         g = G_MIN + (1 - G_MIN) * torch.sigmoid(logit)                        # in (G_MIN, 1)
         fixed = torch.zeros(g.shape[-1], dtype=torch.bool, device=g.device)  # no noise of its own:
         if self.sprite: fixed[:2] = fixed[4:7] = True                         # position, colour

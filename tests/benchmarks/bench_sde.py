@@ -56,6 +56,13 @@ def windows(video, cfg):
     return torch.stack([v[i:i + T] for i in range(0, len(v) - T + 1, T // 2)])
 
 
+def selfie_windows(cfg):
+    "Windows of ../shared/realdata/friends_selfie.mp4 (outside footage nothing here trains or tunes on), or None."
+    if not SELFIE.exists():
+        print(f'\nfriends_selfie: skipped, {SELFIE} is absent'); return None
+    return windows(read_video(SELFIE, max_size=4 * cfg.frame_size, frame_step=cfg.frame_step), cfg)
+
+
 def one(model, test):
     """The single most likely future (mean z0, no noise) against copy-last: what best-of-N's spread adds;
     and the still weight pi of q(z0) on these windows (the fraction of futures that copy the last frame)."""
@@ -84,12 +91,10 @@ def real(seeds, out, still_fit_steps=0):
                  f'{res["rebuild_psnr"].mean():.2f} dB; beats copy-last at every step: {beats_copy_last(res)}',
                  step_rows(res))
             one(r.model, r.test)
-        if not SELFIE.exists():
-            print(f'\nfriends_selfie: skipped, {SELFIE} is absent'); continue
         cfg = SDEConfig.fast(train_clips=','.join(CLIPS), test_clips='carphone', seed=seed,
                              still_fit_steps=still_fit_steps)
+        if (test := selfie_windows(cfg)) is None: continue
         r = trained(cfg, out/f'real_all_s{seed}')
-        test = windows(read_video(SELFIE, max_size=4 * cfg.frame_size, frame_step=cfg.frame_step), cfg)
         res = protocol(r.model, test)
         show(f'== seed {seed}: friends_selfie.mp4 ({len(test)} windows, never trained on), model trained on all '
              f'three clips; beats copy-last at every step: {beats_copy_last(res)}', step_rows(res))
@@ -100,9 +105,7 @@ def extrapolate(speeds=(0, 0.25, 0.5, 0.75, 1.0)):
     "Copy-last vs warping the last frame on at constant speeds (no parameters, no training), per held-out set."
     cfg = SDEConfig.fast()
     sets = {c: test_windows(real_clips(c, cfg), cfg) for c in CLIPS}
-    if SELFIE.exists():
-        sets['friends_selfie'] = windows(read_video(SELFIE, max_size=4 * cfg.frame_size, frame_step=cfg.frame_step), cfg)
-    else: print(f'friends_selfie: skipped, {SELFIE} is absent')
+    if (selfie := selfie_windows(cfg)) is not None: sets['friends_selfie'] = selfie
     k, n, rows = cfg.context_frames, cfg.horizon, []
     for name, v in sets.items():
         last, fut = v[:, k - 1], v[:, k:]
@@ -127,24 +130,33 @@ def extrapolate(speeds=(0, 0.25, 0.5, 0.75, 1.0)):
 
 def ablation(seeds, out, balls: bool = False):
     """The SDE (random z0 ~ q and the diffusion), each of its two sources of randomness alone, and a latent ODE
-    trained without diffusion whose randomness is z0 ~ q (same nets, budget)."""
+    trained without diffusion whose randomness is z0 ~ q (same nets, budget). Real clips: `bikes` held out, then
+    friends_selfie.mp4 with both trained on all three clips (the models `real` trains there too)."""
     rows = []
     for seed in seeds:
-        cfg = (SDEConfig.balls if balls else SDEConfig.fast)(seed=seed)
-        sde = trained(cfg, out/(f'balls_sde_s{seed}' if balls else f'real_{cfg.test_clips}_s{seed}'))
-        ode = trained(cfg.replace(model_type='latent_ode'), out/(f'balls_ode_s{seed}' if balls else f'real_ode_s{seed}'))
-        res = {'latent SDE': protocol(sde.model, sde.test, seed=seed),
-               'latent SDE, diffusion off (random z0 only)': protocol(sde.model, sde.test, diffusion_scale=0,
-                                                                      seed=seed),
-               'latent SDE, mean z0 (diffusion only)': protocol(sde.model, sde.test, seed=seed, z0='mean'),
-               'latent ODE, random z0 (fair)': protocol(ode.model, ode.test, seed=seed),
-               'latent ODE, mean z0': protocol(ode.model, ode.test, seed=seed, z0='mean')}
-        show(f'== seed {seed}, {"balls" if balls else "real clips (held out: " + cfg.test_clips + ")"}, '
-             f'best of {cfg.num_samples}', summary_rows(res))
-        rows.append(dict(seed=seed, sde_ssim_late=late(res['latent SDE']['best_ssim']),
-                         ode_ssim_late=late(res['latent ODE, random z0 (fair)']['best_ssim']),
-                         sde_psnr=res['latent SDE']['best_psnr'].mean().item(),
-                         ode_psnr=res['latent ODE, random z0 (fair)']['best_psnr'].mean().item()))
+        base = (SDEConfig.balls if balls else SDEConfig.fast)(seed=seed)
+        splits = [('balls' if balls else base.test_clips, base, 'balls' if balls else 'real', None)]
+        if not balls and (selfie := selfie_windows(base)) is not None:
+            splits.append(('friends_selfie', base.replace(train_clips=','.join(CLIPS), test_clips='carphone'),
+                           'real_all', selfie))
+        for name, cfg, stem, test in splits:
+            sde = trained(cfg, out/(f'{stem}_sde_s{seed}' if balls else
+                                    f'{stem}_s{seed}' if stem == 'real_all' else f'real_{cfg.test_clips}_s{seed}'))
+            ode = trained(cfg.replace(model_type='latent_ode'), out/f'{stem}_ode_s{seed}')
+            test = sde.test if test is None else test
+            res = {'latent SDE': protocol(sde.model, test, seed=seed),
+                   'latent SDE, diffusion off (random z0 only)': protocol(sde.model, test, diffusion_scale=0,
+                                                                          seed=seed),
+                   'latent SDE, mean z0 (diffusion only)': protocol(sde.model, test, seed=seed, z0='mean'),
+                   'latent ODE, random z0 (fair)': protocol(ode.model, test, seed=seed),
+                   'latent ODE, mean z0': protocol(ode.model, test, seed=seed, z0='mean')}
+            show(f'== seed {seed}, held out: {name} ({len(test)} windows), best of {cfg.num_samples}',
+                 summary_rows(res))
+            rows.append(dict(seed=seed, held_out=name, sde_ssim_late=late(res['latent SDE']['best_ssim']),
+                             ode_ssim_late=late(res['latent ODE, random z0 (fair)']['best_ssim']),
+                             sde_psnr=res['latent SDE']['best_psnr'].mean().item(),
+                             sde_off_psnr=res['latent SDE, diffusion off (random z0 only)']['best_psnr'].mean().item(),
+                             ode_psnr=res['latent ODE, random z0 (fair)']['best_psnr'].mean().item()))
     show('all seeds: best-of-N, SDE vs fair ODE', rows)
     return rows
 
